@@ -1,0 +1,251 @@
+// Package config loads and checks Postern's config.toml. Every key has a
+// compiled-in production default; unknown keys and bad values are errors that
+// name the key, and the server does not start on them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Hostname   string     `toml:"hostname"`
+	DataDir    string     `toml:"data_dir"`
+	Domains    []string   `toml:"domains"`
+	LogFormat  string     `toml:"log_format"`
+	TLS        TLS        `toml:"tls"`
+	SMTP       SMTP       `toml:"smtp"`
+	Submission Submission `toml:"submission"`
+	IMAP       IMAP       `toml:"imap"`
+	POP3       POP3       `toml:"pop3"`
+	Auth       Auth       `toml:"auth"`
+}
+
+// TLS names the certificate files; both empty means a self-signed certificate
+// generated into data_dir (fit for a quick start, not for the internet).
+type TLS struct {
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+}
+
+// SMTP is the MX listener: mail from the internet for the served domains.
+type SMTP struct {
+	Listen          string `toml:"listen"`
+	MaxMessageBytes int64  `toml:"max_message_bytes"`
+	MaxRecipients   int    `toml:"max_recipients"`
+}
+
+// Submission is where users' clients send mail: TLS and AUTH required.
+type Submission struct {
+	Listen    string `toml:"listen"`     // STARTTLS
+	ListenTLS string `toml:"listen_tls"` // implicit TLS
+}
+
+// IMAP listeners.
+type IMAP struct {
+	Listen    string `toml:"listen"`
+	ListenTLS string `toml:"listen_tls"`
+}
+
+// POP3 listeners and what happens to messages deleted over POP3.
+type POP3 struct {
+	Listen    string `toml:"listen"`
+	ListenTLS string `toml:"listen_tls"`
+	Delete    string `toml:"delete"` // expunge | flag | trash
+}
+
+// Auth holds login policy.
+type Auth struct {
+	PlaintextOnLoopback bool `toml:"plaintext_on_loopback"`
+}
+
+// Default returns the production defaults: standard ports on all interfaces.
+func Default() Config {
+	return Config{
+		Hostname:  "mail.example.com",
+		DataDir:   "/var/lib/postern",
+		Domains:   []string{"example.com"},
+		LogFormat: "text",
+		SMTP:      SMTP{Listen: ":25", MaxMessageBytes: 26214400, MaxRecipients: 100},
+		Submission: Submission{
+			Listen:    ":587",
+			ListenTLS: ":465",
+		},
+		IMAP: IMAP{Listen: ":143", ListenTLS: ":993"},
+		POP3: POP3{Listen: ":110", ListenTLS: ":995", Delete: "expunge"},
+		Auth: Auth{PlaintextOnLoopback: true},
+	}
+}
+
+// POP3 delete policies (see DESIGN.md, cross-protocol semantics).
+const (
+	DeleteExpunge = "expunge"
+	DeleteFlag    = "flag"
+	DeleteTrash   = "trash"
+)
+
+// Path finds the config file: the -config flag, else $POSTERN_CONFIG, else
+// ./config.toml.
+func Path(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if env := os.Getenv("POSTERN_CONFIG"); env != "" {
+		return env
+	}
+	return "config.toml"
+}
+
+// Load reads and checks the file at path, on top of the defaults.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w (give the file with -config FILE or $POSTERN_CONFIG)", err)
+	}
+	cfg, err := Parse(string(data))
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads a config from TOML text, on top of the defaults, and checks it.
+func Parse(text string) (Config, error) {
+	cfg := Default()
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+		}
+		return Config{}, err
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		keys := make([]string, len(undec))
+		for i, k := range undec {
+			keys[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("unknown key %s (check the spelling against config.toml in the Postern repository)", strings.Join(keys, ", "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every value and names the key of the first bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t/@") {
+		bad("hostname", "%q is not a host name", c.Hostname)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if len(c.Domains) == 0 {
+		bad("domains", "list at least one domain this server receives mail for")
+	}
+	seen := map[string]bool{}
+	for i, d := range c.Domains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d == "" || strings.ContainsAny(d, " \t@/") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+			bad("domains", "%q is not a domain name", c.Domains[i])
+		}
+		if seen[d] {
+			bad("domains", "%q is listed twice", d)
+		}
+		seen[d] = true
+		c.Domains[i] = d
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "%q: want \"text\" or \"json\"", c.LogFormat)
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("[tls] cert and key", "set both or neither (neither generates a self-signed certificate)")
+	}
+	for _, f := range []struct{ key, path string }{{"[tls] cert", c.TLS.Cert}, {"[tls] key", c.TLS.Key}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				bad(f.key, "%v", err)
+			}
+		}
+	}
+	for _, l := range c.Listeners() {
+		if err := checkListen(l.Addr); err != nil {
+			bad(l.Key, "%v", err)
+		}
+	}
+	if c.SMTP.MaxMessageBytes < 1024 {
+		bad("[smtp] max_message_bytes", "%d is too small (at least 1024)", c.SMTP.MaxMessageBytes)
+	}
+	if c.SMTP.MaxRecipients < 1 {
+		bad("[smtp] max_recipients", "%d: must be at least 1", c.SMTP.MaxRecipients)
+	}
+	switch c.POP3.Delete {
+	case DeleteExpunge, DeleteFlag, DeleteTrash:
+	default:
+		bad("[pop3] delete", "%q: want \"expunge\", \"flag\" or \"trash\"", c.POP3.Delete)
+	}
+	return errors.Join(errs...)
+}
+
+// Listener is one configured listen address with its config key.
+type Listener struct {
+	Key  string // e.g. "[imap] listen_tls"
+	Addr string // "" means off
+}
+
+// Listeners lists every listen key in a fixed order.
+func (c *Config) Listeners() []Listener {
+	return []Listener{
+		{"[smtp] listen", c.SMTP.Listen},
+		{"[submission] listen", c.Submission.Listen},
+		{"[submission] listen_tls", c.Submission.ListenTLS},
+		{"[imap] listen", c.IMAP.Listen},
+		{"[imap] listen_tls", c.IMAP.ListenTLS},
+		{"[pop3] listen", c.POP3.Listen},
+		{"[pop3] listen_tls", c.POP3.ListenTLS},
+	}
+}
+
+func checkListen(addr string) error {
+	if addr == "" {
+		return nil // off
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. \":993\" or \"127.0.0.1:2993\"; empty turns it off)", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q: bad host %q", addr, host)
+	}
+	return nil
+}
+
+// ServesDomain reports whether domain is one of the served domains.
+func (c *Config) ServesDomain(domain string) bool {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for _, d := range c.Domains {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// ShutdownTimeout bounds how long in-flight commands may run after SIGTERM.
+const ShutdownTimeout = 10 * time.Second

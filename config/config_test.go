@@ -1,0 +1,100 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsAreProduction(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	want := map[string]string{
+		"[smtp] listen": ":25", "[submission] listen": ":587", "[submission] listen_tls": ":465",
+		"[imap] listen": ":143", "[imap] listen_tls": ":993", "[pop3] listen": ":110", "[pop3] listen_tls": ":995",
+	}
+	for _, l := range c.Listeners() {
+		if want[l.Key] != l.Addr {
+			t.Errorf("%s = %q, want %q", l.Key, l.Addr, want[l.Key])
+		}
+	}
+	if c.SMTP.MaxMessageBytes != 26214400 || c.SMTP.MaxRecipients != 100 || c.POP3.Delete != "expunge" || !c.Auth.PlaintextOnLoopback {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestQuickStartFile(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := []string{"2525", "2587", "2465", "2143", "2993", "2110", "2995"}
+	for i, l := range c.Listeners() {
+		if l.Addr != "127.0.0.1:"+ports[i] {
+			t.Errorf("%s = %q, want 127.0.0.1:%s", l.Key, l.Addr, ports[i])
+		}
+	}
+	if c.DataDir != "./data" || c.Hostname != "localhost" || len(c.Domains) != 1 || c.Domains[0] != "example.test" {
+		t.Errorf("quick start = %+v", c)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ text, want string }{
+		{`hostnme = "x"`, "unknown key hostnme"},
+		{"[imap]\nlisten_tsl = \":993\"", "unknown key imap.listen_tsl"},
+		{"[imap]\nlisten = \"143\"", "[imap] listen"},
+		{"[pop3]\nlisten_tls = \"x:99999\"", "[pop3] listen_tls"},
+		{"[pop3]\ndelete = \"shred\"", "[pop3] delete"},
+		{`log_format = "xml"`, "log_format"},
+		{`domains = []`, "domains"},
+		{`domains = ["a b"]`, "domains"},
+		{"[tls]\ncert = \"" + filepath.Join(dir, "missing.pem") + "\"\nkey = \"" + filepath.Join(dir, "k.pem") + "\"", "[tls] cert"},
+		{"[tls]\ncert = \"x.pem\"", "[tls] cert and key"},
+		{"[smtp]\nmax_recipients = 0", "[smtp] max_recipients"},
+		{"[smtp]\nmax_message_bytes = 10", "[smtp] max_message_bytes"},
+		{`hostname = `, "line 1"},
+		{`data_dir = 5`, "data_dir"},
+	}
+	for _, tc := range cases {
+		_, err := Parse(tc.text)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want an error naming %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+func TestEmptyListenTurnsOff(t *testing.T) {
+	c, err := Parse("[pop3]\nlisten = \"\"\nlisten_tls = \"\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.POP3.Listen != "" || c.POP3.ListenTLS != "" || c.IMAP.Listen != ":143" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestPathOrder(t *testing.T) {
+	t.Setenv("POSTERN_CONFIG", "/env.toml")
+	if p := Path("/flag.toml"); p != "/flag.toml" {
+		t.Errorf("flag: %s", p)
+	}
+	if p := Path(""); p != "/env.toml" {
+		t.Errorf("env: %s", p)
+	}
+	os.Unsetenv("POSTERN_CONFIG")
+	if p := Path(""); p != "config.toml" {
+		t.Errorf("default: %s", p)
+	}
+}
+
+func TestServesDomain(t *testing.T) {
+	c, _ := Parse(`domains = ["Example.TEST"]`)
+	if !c.ServesDomain("example.test") || !c.ServesDomain("EXAMPLE.test.") || c.ServesDomain("other.test") {
+		t.Error("ServesDomain is wrong")
+	}
+}
