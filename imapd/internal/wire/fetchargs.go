@@ -1,0 +1,222 @@
+package wire
+
+import (
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// FetchRequest is what a FETCH asks for. imap.FetchOptions carries most
+// of it; the RFC822 forms and the non-extended BODY are kept apart because
+// their responses are named differently (RFC 3501 §7.4.2).
+type FetchRequest struct {
+	imap.FetchOptions
+	Body         bool // BODY (non-extensible BODYSTRUCTURE)
+	RFC822       bool // RFC822 = BODY[], sets \Seen
+	RFC822Header bool // RFC822.HEADER = BODY.PEEK[HEADER]
+	RFC822Text   bool // RFC822.TEXT = BODY[TEXT], sets \Seen
+}
+
+// maxFetchItems bounds the number of items in one FETCH.
+const maxFetchItems = 100
+
+// FetchItems reads the item list of FETCH (RFC 3501 §6.4.5, §9 fetch).
+func (p *Parser) FetchItems() (*FetchRequest, error) {
+	req := &FetchRequest{}
+	b, err := p.Peek()
+	if err != nil {
+		return nil, err
+	}
+	if b == '(' {
+		n := 0
+		err := p.List(false, func() error {
+			n++
+			if n > maxFetchItems {
+				return syntaxf("too many FETCH items")
+			}
+			return p.fetchAtt(req, false)
+		})
+		return req, err
+	}
+	return req, p.fetchAtt(req, true)
+}
+
+func isFetchNameChar(b byte) bool {
+	return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '.'
+}
+
+func (p *Parser) fetchAtt(req *FetchRequest, macros bool) error {
+	name, err := p.readWhile(isFetchNameChar, "a FETCH item")
+	if err != nil {
+		return err
+	}
+	name = strings.ToUpper(name)
+	o := &req.FetchOptions
+	switch name {
+	case "ALL", "FAST", "FULL":
+		if !macros {
+			return syntaxf("the %s macro cannot be used in a list", name)
+		}
+		// RFC 3501 §6.4.5: the macros.
+		o.Flags, o.InternalDate, o.RFC822Size = true, true, true
+		if name != "FAST" {
+			o.Envelope = true
+		}
+		if name == "FULL" {
+			req.Body = true
+		}
+	case "ENVELOPE":
+		o.Envelope = true
+	case "FLAGS":
+		o.Flags = true
+	case "INTERNALDATE":
+		o.InternalDate = true
+	case "RFC822.SIZE":
+		o.RFC822Size = true
+	case "UID":
+		o.UID = true
+	case "RFC822":
+		req.RFC822 = true
+	case "RFC822.HEADER":
+		req.RFC822Header = true
+	case "RFC822.TEXT":
+		req.RFC822Text = true
+	case "BODYSTRUCTURE":
+		o.BodyStructure = &imap.FetchItemBodyStructure{Extended: true}
+	case "BODY", "BODY.PEEK":
+		b, err := p.Peek()
+		if err != nil {
+			return err
+		}
+		if b != '[' {
+			if name == "BODY.PEEK" {
+				return syntaxf("BODY.PEEK needs a section")
+			}
+			req.Body = true
+			return nil
+		}
+		sec, err := p.Section()
+		if err != nil {
+			return err
+		}
+		sec.Peek = name == "BODY.PEEK"
+		if len(o.BodySection) >= maxFetchItems {
+			return syntaxf("too many FETCH sections")
+		}
+		o.BodySection = append(o.BodySection, sec)
+	default:
+		return syntaxf("unknown FETCH item %q", name)
+	}
+	return nil
+}
+
+// maxSectionDepth bounds a part path like 1.2.3.
+const maxSectionDepth = 64
+
+// Section reads "[" section-spec "]" ["<" offset "." size ">"].
+func (p *Parser) Section() (*imap.FetchItemBodySection, error) {
+	if err := p.Expect('[', "'['"); err != nil {
+		return nil, err
+	}
+	sec := &imap.FetchItemBodySection{}
+	for {
+		b, err := p.Peek()
+		if err != nil {
+			return nil, err
+		}
+		if b == ']' {
+			break
+		}
+		if b >= '0' && b <= '9' {
+			if sec.Specifier != "" {
+				return nil, syntaxf("part number after a section text")
+			}
+			n, err := p.Number()
+			if err != nil || n == 0 || n > 1<<20 {
+				return nil, syntaxf("bad section part number")
+			}
+			if len(sec.Part) >= maxSectionDepth {
+				return nil, syntaxf("section part path too deep")
+			}
+			sec.Part = append(sec.Part, int(n))
+			if b, err := p.Peek(); err != nil {
+				return nil, err
+			} else if b == '.' {
+				p.R.ReadByte()
+				continue
+			} else if b != ']' {
+				return nil, syntaxf("bad section")
+			}
+			continue
+		}
+		word, err := p.readWhile(func(b byte) bool {
+			return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '.'
+		}, "a section")
+		if err != nil {
+			return nil, err
+		}
+		word = strings.ToUpper(word)
+		switch word {
+		case "HEADER":
+			sec.Specifier = imap.PartSpecifierHeader
+		case "TEXT":
+			sec.Specifier = imap.PartSpecifierText
+		case "MIME":
+			if len(sec.Part) == 0 {
+				return nil, syntaxf("MIME needs a part number")
+			}
+			sec.Specifier = imap.PartSpecifierMIME
+		case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+			sec.Specifier = imap.PartSpecifierHeader
+			if err := p.SP(); err != nil {
+				return nil, err
+			}
+			var fields []string
+			if err := p.List(false, func() error {
+				f, err := p.AString()
+				if len(fields) > 1000 {
+					return syntaxf("too many header fields")
+				}
+				fields = append(fields, f)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			if word == "HEADER.FIELDS" {
+				sec.HeaderFields = fields
+			} else {
+				sec.HeaderFieldsNot = fields
+			}
+		default:
+			return nil, syntaxf("unknown section %q", word)
+		}
+		if b, err := p.Peek(); err != nil {
+			return nil, err
+		} else if b != ']' {
+			return nil, syntaxf("expected ']'")
+		}
+	}
+	p.R.ReadByte() // ']'
+	if b, err := p.Peek(); err == nil && b == '<' {
+		p.R.ReadByte()
+		off, err := p.Number()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Expect('.', "'.' in a partial range"); err != nil {
+			return nil, err
+		}
+		size, err := p.Number()
+		if err != nil {
+			return nil, err
+		}
+		if size == 0 {
+			return nil, syntaxf("partial size must be > 0")
+		}
+		if err := p.Expect('>', "'>'"); err != nil {
+			return nil, err
+		}
+		sec.Partial = &imap.SectionPartial{Offset: int64(off), Size: int64(size)}
+	}
+	return sec, nil
+}

@@ -1,0 +1,355 @@
+package wire
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// SyntaxError is a malformed command; the server answers BAD.
+type SyntaxError struct{ Msg string }
+
+func (e *SyntaxError) Error() string { return e.Msg }
+
+func syntaxf(format string, args ...any) error {
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// LiteralTooBigError is a literal the server refuses. When NonSync is set
+// the client sends its bytes anyway: the caller must discard Size bytes
+// and the rest of the command (RFC 7888 §4) before reading on.
+type LiteralTooBigError struct {
+	Size    int64
+	Limit   int64
+	NonSync bool
+}
+
+func (e *LiteralTooBigError) Error() string {
+	return fmt.Sprintf("literal of %d bytes is over the limit of %d bytes", e.Size, e.Limit)
+}
+
+// Parser reads the arguments of one command from a Reader.
+type Parser struct {
+	R *Reader
+	// Continue is called before the bytes of a synchronizing literal are
+	// read; it sends the "+" continuation request (RFC 3501 §7.5).
+	Continue func() error
+	// MaxLiteral caps a literal used as a string argument.
+	MaxLiteral int64
+}
+
+// Peek returns the next byte without consuming it.
+func (p *Parser) Peek() (byte, error) { return p.R.PeekByte() }
+
+// Expect consumes the byte c or fails.
+func (p *Parser) Expect(c byte, what string) error {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return err
+	}
+	if b != c {
+		return syntaxf("expected %s", what)
+	}
+	_, err = p.R.ReadByte()
+	return err
+}
+
+// SP consumes one space.
+func (p *Parser) SP() error { return p.Expect(' ', "a space") }
+
+// MaybeSP consumes a space if one is next.
+func (p *Parser) MaybeSP() (bool, error) {
+	b, err := p.R.PeekByte()
+	if err != nil || b != ' ' {
+		return false, err
+	}
+	_, err = p.R.ReadByte()
+	return true, err
+}
+
+// CRLF consumes the end of the command line. A bare LF is tolerated.
+func (p *Parser) CRLF() error {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return err
+	}
+	if b == '\r' {
+		if _, err := p.R.ReadByte(); err != nil {
+			return err
+		}
+		b, err = p.R.PeekByte()
+		if err != nil {
+			return err
+		}
+	}
+	if b != '\n' {
+		return syntaxf("unexpected characters at the end of the command")
+	}
+	p.R.r++
+	p.R.StartLine()
+	return nil
+}
+
+// AtEOL reports whether the command line ends next.
+func (p *Parser) AtEOL() bool {
+	b, err := p.R.PeekByte()
+	return err == nil && (b == '\r' || b == '\n')
+}
+
+func isCTL(b byte) bool { return b < 0x20 || b == 0x7f }
+
+// IsAtomChar reports ATOM-CHAR of RFC 3501 §9.
+func IsAtomChar(b byte) bool {
+	switch b {
+	case '(', ')', '{', ' ', '%', '*', '"', '\\', ']':
+		return false
+	}
+	return !isCTL(b) && b < 0x80
+}
+
+func (p *Parser) readWhile(ok func(byte) bool, what string) (string, error) {
+	var sb strings.Builder
+	for {
+		b, err := p.R.PeekByte()
+		if err != nil {
+			return "", err
+		}
+		if !ok(b) {
+			break
+		}
+		if _, err := p.R.ReadByte(); err != nil {
+			return "", err
+		}
+		sb.WriteByte(b)
+	}
+	if sb.Len() == 0 {
+		return "", syntaxf("expected %s", what)
+	}
+	return sb.String(), nil
+}
+
+// Atom reads an atom.
+func (p *Parser) Atom() (string, error) { return p.readWhile(IsAtomChar, "an atom") }
+
+// Tag reads a command tag: ATOM-CHAR except "+".
+func (p *Parser) Tag() (string, error) {
+	return p.readWhile(func(b byte) bool { return IsAtomChar(b) && b != '+' }, "a tag")
+}
+
+func isAStringChar(b byte) bool { return IsAtomChar(b) || b == ']' }
+
+// Number reads an unsigned 32-bit number.
+func (p *Parser) Number() (uint32, error) {
+	n, err := p.Number64()
+	if err != nil {
+		return 0, err
+	}
+	if n > 0xffffffff {
+		return 0, syntaxf("number out of range")
+	}
+	return uint32(n), nil
+}
+
+// Number64 reads an unsigned number of up to 63 bits.
+func (p *Parser) Number64() (int64, error) {
+	s, err := p.readWhile(func(b byte) bool { return b >= '0' && b <= '9' }, "a number")
+	if err != nil {
+		return 0, err
+	}
+	if len(s) > 18 {
+		return 0, syntaxf("number out of range")
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, nil
+}
+
+// Quoted reads a quoted string (RFC 3501 §4.3). 8-bit bytes are accepted
+// as UTF-8 (RFC 6855 clients send them).
+func (p *Parser) Quoted() (string, error) {
+	if err := p.Expect('"', "a quoted string"); err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for {
+		b, err := p.R.ReadByte()
+		if err != nil {
+			return "", err
+		}
+		switch b {
+		case '"':
+			return sb.String(), nil
+		case '\\':
+			b, err = p.R.ReadByte()
+			if err != nil {
+				return "", err
+			}
+			if b != '"' && b != '\\' {
+				return "", syntaxf("bad escape in quoted string")
+			}
+		case '\r', '\n', 0:
+			return "", syntaxf("unterminated quoted string")
+		}
+		sb.WriteByte(b)
+	}
+}
+
+// LiteralHeader reads "{n}" or "{n+}" and the CRLF after it. It does not
+// send a continuation.
+func (p *Parser) LiteralHeader() (size int64, nonSync bool, err error) {
+	if err := p.Expect('{', "a literal"); err != nil {
+		return 0, false, err
+	}
+	n, err := p.Number64()
+	if err != nil {
+		return 0, false, err
+	}
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return 0, false, err
+	}
+	if b == '+' {
+		nonSync = true
+		p.R.ReadByte()
+	}
+	if err := p.Expect('}', "'}' after the literal size"); err != nil {
+		return 0, false, err
+	}
+	if err := p.CRLF(); err != nil {
+		return 0, false, syntaxf("expected CRLF after the literal size")
+	}
+	return n, nonSync, nil
+}
+
+// Literal reads a literal of at most limit bytes into memory.
+func (p *Parser) Literal(limit int64) ([]byte, error) {
+	lr, err := p.LiteralStream(limit)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, lr.Size())
+	if _, err := p.R.ReadFull(buf); err != nil {
+		return nil, err
+	}
+	p.R.StartLine()
+	return buf, nil
+}
+
+// LiteralStream reads a literal header, enforces limit, sends the
+// continuation for a synchronizing literal and returns a reader of its
+// bytes. On *LiteralTooBigError nothing of the literal was read.
+func (p *Parser) LiteralStream(limit int64) (*LiteralReader, error) {
+	n, nonSync, err := p.LiteralHeader()
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, &LiteralTooBigError{Size: n, Limit: limit, NonSync: nonSync}
+	}
+	if !nonSync && p.Continue != nil {
+		if err := p.Continue(); err != nil {
+			return nil, err
+		}
+	}
+	return p.R.LiteralReader(n), nil
+}
+
+// String reads a quoted string or a literal.
+func (p *Parser) String() (string, error) {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return "", err
+	}
+	switch b {
+	case '"':
+		return p.Quoted()
+	case '{':
+		buf, err := p.Literal(p.MaxLiteral)
+		return string(buf), err
+	}
+	return "", syntaxf("expected a string")
+}
+
+// AString reads an atom (with "]" allowed) or a string.
+func (p *Parser) AString() (string, error) {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return "", err
+	}
+	if b == '"' || b == '{' {
+		return p.String()
+	}
+	return p.readWhile(isAStringChar, "an atom or string")
+}
+
+// NString reads a string or NIL; ok is false for NIL.
+func (p *Parser) NString() (s string, ok bool, err error) {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return "", false, err
+	}
+	if b == '"' || b == '{' {
+		s, err := p.String()
+		return s, true, err
+	}
+	a, err := p.Atom()
+	if err != nil {
+		return "", false, err
+	}
+	if !strings.EqualFold(a, "NIL") {
+		return "", false, syntaxf("expected a string or NIL")
+	}
+	return "", false, nil
+}
+
+// ListMailbox reads a LIST pattern: list-char+ or a string (RFC 3501 §9).
+func (p *Parser) ListMailbox() (string, error) {
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return "", err
+	}
+	if b == '"' || b == '{' {
+		return p.String()
+	}
+	return p.readWhile(func(b byte) bool { return isAStringChar(b) || b == '%' || b == '*' }, "a mailbox pattern")
+}
+
+// List reads "(" item *(SP item) ")" calling item for each element. An
+// empty list is allowed when empty is true.
+func (p *Parser) List(empty bool, item func() error) error {
+	if err := p.Expect('(', "'('"); err != nil {
+		return err
+	}
+	b, err := p.R.PeekByte()
+	if err != nil {
+		return err
+	}
+	if b == ')' {
+		if !empty {
+			return syntaxf("empty list")
+		}
+		p.R.ReadByte()
+		return nil
+	}
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		b, err := p.R.PeekByte()
+		if err != nil {
+			return err
+		}
+		if b == ')' {
+			p.R.ReadByte()
+			return nil
+		}
+		if err := p.SP(); err != nil {
+			return syntaxf("expected a space or ')' in a list")
+		}
+	}
+}
+
+// Discard implements reading the rest of a literal a handler gave up on.
+var _ io.Reader = (*LiteralReader)(nil)

@@ -1,0 +1,272 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+func parser(s string) *Parser {
+	return &Parser{R: NewReader(strings.NewReader(s), 1024), MaxLiteral: 100}
+}
+
+func TestAtomQuotedLiteral(t *testing.T) {
+	p := parser("abc \"q \\\" \\\\ x\" {3}\r\nxyz {2+}\r\nhi\r\n")
+	var conts int
+	p.Continue = func() error { conts++; return nil }
+	a, err := p.Atom()
+	if err != nil || a != "abc" {
+		t.Fatalf("atom %q %v", a, err)
+	}
+	p.SP()
+	q, err := p.AString()
+	if err != nil || q != `q " \ x` {
+		t.Fatalf("quoted %q %v", q, err)
+	}
+	p.SP()
+	l, err := p.AString()
+	if err != nil || l != "xyz" || conts != 1 {
+		t.Fatalf("literal %q %v conts=%d", l, err, conts)
+	}
+	p.SP()
+	l, err = p.AString()
+	if err != nil || l != "hi" || conts != 1 {
+		t.Fatalf("non-sync literal %q %v conts=%d", l, err, conts)
+	}
+	if err := p.CRLF(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLiteralTooBig(t *testing.T) {
+	p := parser("{500+}\r\n")
+	_, err := p.String()
+	var lit *LiteralTooBigError
+	if !errors.As(err, &lit) || !lit.NonSync || lit.Size != 500 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A rejected non-synchronizing literal and the lines after it, chained
+// through further literals, are skipped as one command: nothing of them
+// is parsed as a command.
+func TestSkipCommandDrainsLiterals(t *testing.T) {
+	in := "a APPEND INBOX {10+}\r\nx1 DELETE {5+}\r\nx2 OK\r\nb NOOP\r\n"
+	r := NewReader(strings.NewReader(in), 1024)
+	p := &Parser{R: r, MaxLiteral: 4}
+	p.Tag()
+	if err := r.SkipCommand(); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := p.Tag()
+	if err != nil || tag != "b" {
+		t.Fatalf("next tag = %q %v", tag, err)
+	}
+}
+
+func TestSkipAfterLiteralHeader(t *testing.T) {
+	in := "a LOGIN {8+}\r\nx DELETE\r\nb NOOP\r\n"
+	r := NewReader(strings.NewReader(in), 1024)
+	p := &Parser{R: r, MaxLiteral: 4}
+	p.Tag()
+	p.SP()
+	p.Atom()
+	p.SP()
+	_, err := p.AString()
+	var lit *LiteralTooBigError
+	if !errors.As(err, &lit) {
+		t.Fatal(err)
+	}
+	r.Discard(lit.Size)
+	r.SkipCommand()
+	if tag, _ := p.Tag(); tag != "b" {
+		t.Fatalf("next tag %q", tag)
+	}
+}
+
+func TestLineTooLong(t *testing.T) {
+	in := "a " + strings.Repeat("x", 5000) + "\r\nb NOOP\r\n"
+	r := NewReader(strings.NewReader(in), 1024)
+	p := &Parser{R: r}
+	p.Tag()
+	p.SP()
+	if _, err := p.Atom(); err != ErrLineTooLong {
+		t.Fatalf("err = %v", err)
+	}
+	if err := r.SkipCommand(); err != nil {
+		t.Fatal(err)
+	}
+	if tag, _ := p.Tag(); tag != "b" {
+		t.Fatalf("next tag %q", tag)
+	}
+}
+
+func TestCannotResync(t *testing.T) {
+	r := NewReader(io.LimitReader(zeroReader{}, 3<<20), 1024)
+	if err := r.SkipCommand(); err != ErrCannotResync {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+func TestNumSet(t *testing.T) {
+	for in, want := range map[string]string{
+		"1":          "1",
+		"1:3,5":      "1:3,5",
+		"*":          "*",
+		"3:*":        "3:*",
+		"*:3":        "3:*",
+		"5:2":        "2:5",
+		"9,7,5,3,1":  "1,3,5,7,9",
+		"4294967295": "4294967295",
+	} {
+		s, err := ParseNumSet(in, false)
+		if err != nil || s.String() != want {
+			t.Errorf("%q: %v %v, want %q", in, s, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "", "1:", ":1", "a", "1,,2", "4294967296", "99999999999999999999"} {
+		if _, err := ParseNumSet(bad, true); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestDateTime(t *testing.T) {
+	tm, ok := ParseDateTime(" 5-Mar-2024 10:11:12 +0130")
+	if !ok || tm.Day() != 5 || tm.Hour() != 10 {
+		t.Fatalf("%v %v", tm, ok)
+	}
+	if _, off := tm.Zone(); off != 5400 {
+		t.Fatalf("zone offset %d", off)
+	}
+	for _, bad := range []string{"", "31-Feb-2024 10:11:12 +0000", "05-Foo-2024 10:11:12 +0000", "05-Mar-2024 25:11:12 +0000", "05-Mar-2024 10:11:12 0000"} {
+		if _, ok := ParseDateTime(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if d, ok := ParseDate("1-jan-2020"); !ok || !d.Equal(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatal(d, ok)
+	}
+}
+
+func TestUTF7(t *testing.T) {
+	for utf8, enc := range map[string]string{
+		"INBOX":    "INBOX",
+		"a&b":      "a&-b",
+		"Entwürfe": "Entw&APw-rfe",
+		"日本語":      "&ZeVnLIqe-",
+		"x/Ä/&":    "x/&AMQ-/&-",
+		"😀":        "&2D3eAA-",
+	} {
+		if got := EncodeUTF7(utf8); got != enc {
+			t.Errorf("Encode(%q) = %q, want %q", utf8, got, enc)
+		}
+		if got, err := DecodeUTF7(enc); err != nil || got != utf8 {
+			t.Errorf("Decode(%q) = %q %v", enc, got, err)
+		}
+	}
+	for _, bad := range []string{"&", "&Jjo", "&AGE-", "&Jj!-", "&2D0-"} {
+		if _, err := DecodeUTF7(bad); err == nil {
+			t.Errorf("Decode(%q) accepted", bad)
+		}
+	}
+}
+
+func TestFetchItems(t *testing.T) {
+	p := parser("(FLAGS UID BODY.PEEK[HEADER.FIELDS (From \"Subject\")]<0.100> BODY[1.2.MIME] RFC822.SIZE BODY BODYSTRUCTURE BODY[])")
+	req, err := p.FetchItems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !req.Flags || !req.UID || !req.RFC822Size || !req.Body || req.BodyStructure == nil || len(req.BodySection) != 3 {
+		t.Fatalf("%+v", req)
+	}
+	s := req.BodySection[0]
+	if !s.Peek || s.Specifier != imap.PartSpecifierHeader || len(s.HeaderFields) != 2 || s.Partial == nil || s.Partial.Size != 100 {
+		t.Fatalf("%+v", s)
+	}
+	s = req.BodySection[1]
+	if s.Peek || s.Specifier != imap.PartSpecifierMIME || len(s.Part) != 2 {
+		t.Fatalf("%+v", s)
+	}
+	req, err = parser("FULL\r\n").FetchItems()
+	if err != nil || !req.Envelope || !req.Body || !req.Flags {
+		t.Fatal(req, err)
+	}
+	for _, bad := range []string{"(ALL)", "BODY[MIME]", "BODY[1.TEXT.2]", "BODY.PEEK", "FOO", "BODY[HEADER.FIELDS ()]", "()", "BODY[]<1.0>", "(FLAGS"} {
+		if _, err := parser(bad + "\r\n").FetchItems(); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestSearch(t *testing.T) {
+	p := parser("CHARSET UTF-8 OR (FROM alice SUBJECT \"hi there\") NOT SEEN 1:5 UID 3:* ON 1-Feb-2024 LARGER 10 KEYWORD $Junk\r\n")
+	c, err := p.SearchCriteria(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Or) != 1 || len(c.Or[0][0].Header) != 2 || len(c.Or[0][1].Not) != 1 || len(c.SeqNum) != 1 || len(c.UID) != 1 || c.Larger != 10 || len(c.Flag) != 1 {
+		t.Fatalf("%+v", c)
+	}
+	if c.Since.IsZero() || c.Before.Sub(c.Since) != 24*time.Hour {
+		t.Fatalf("ON: %v %v", c.Since, c.Before)
+	}
+	// A short final line must not block waiting for "CHARSET".
+	if c, err := parser("ALL\r\n").SearchCriteria(false); err != nil || c == nil {
+		t.Fatal(err)
+	}
+	_, err = parser("CHARSET KOI8-R ALL\r\n").SearchCriteria(false)
+	var bc *BadCharsetError
+	if !errors.As(err, &bc) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, bad := range []string{"", "FOO", "OR ALL", "NOT", "BEFORE 1-Foo-2020", "(ALL", strings.Repeat("NOT ", 40) + "ALL", "LARGER x", "HEADER x"} {
+		if _, err := parser(bad + "\r\n").SearchCriteria(false); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	f, err := parser("(\\seen $Junk \\Deleted)").FlagList()
+	if err != nil || len(f) != 3 || f[0] != imap.FlagSeen || f[1] != "$Junk" {
+		t.Fatal(f, err)
+	}
+	f, err = parser("\\Seen \\Flagged\r\n").Flags()
+	if err != nil || len(f) != 2 {
+		t.Fatal(f, err)
+	}
+	if _, err := parser("(\\*)").FlagList(); err == nil {
+		t.Fatal(`\* accepted as a message flag`)
+	}
+}
+
+func TestEncoder(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf)
+	e.Raw("* ").String("a\"b").SP().String("x\r\ny").SP().NString("").SP().Mailbox("Entwürfe").SP().AString("NIL").CRLF()
+	if err := e.LiteralFrom(strings.NewReader("ab"), 4); err == nil {
+		t.Fatal("short literal source not reported")
+	}
+	e.CRLF()
+	e.Flush()
+	want := "* \"a\\\"b\" {4}\r\nx\r\ny NIL Entw&APw-rfe \"NIL\"\r\n{4}\r\nab  \r\n"
+	if buf.String() != want {
+		t.Fatalf("got %q\nwant %q", buf.String(), want)
+	}
+}
