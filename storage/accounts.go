@@ -1,0 +1,207 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Account is a user who can log in and receive mail.
+type Account struct {
+	ID       int64
+	Address  string
+	Created  time.Time
+	Disabled bool
+}
+
+// DefaultMailboxes are created with every account, with their RFC 6154
+// special-use attributes.
+var DefaultMailboxes = []struct{ Name, SpecialUse string }{
+	{"INBOX", ""},
+	{"Sent", `\Sent`},
+	{"Drafts", `\Drafts`},
+	{"Trash", `\Trash`},
+	{"Junk", `\Junk`},
+	{"Archive", `\Archive`},
+}
+
+// NormalizeAddress lower-cases the domain and trims spaces; the local part keeps
+// its case (RFC 5321 §2.4) but lookups are case-insensitive.
+func NormalizeAddress(addr string) string {
+	addr = strings.TrimSpace(addr)
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[:i] + "@" + strings.ToLower(addr[i+1:])
+	}
+	return addr
+}
+
+// CreateAccount adds an account with its default mailboxes.
+func (s *Store) CreateAccount(ctx context.Context, address, password string) (Account, error) {
+	address = NormalizeAddress(address)
+	if err := validAddress(address); err != nil {
+		return Account{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return Account{}, err
+	}
+	acct := Account{Address: address, Created: time.Now().Truncate(time.Second)}
+	err = s.write(ctx, func(t *tx) error {
+		res, err := t.Exec(`INSERT INTO accounts(address, password_hash, created) VALUES(?,?,?)`,
+			address, hash, acct.Created.Unix())
+		if err != nil {
+			if isUniqueErr(err) {
+				return fmt.Errorf("account %s: %w", address, ErrExists)
+			}
+			return err
+		}
+		acct.ID, _ = res.LastInsertId()
+		for _, mb := range DefaultMailboxes {
+			if _, err := createMailbox(t, acct.ID, mb.Name, mb.SpecialUse); err != nil {
+				return err
+			}
+			if _, err := t.Exec(`INSERT OR IGNORE INTO subscriptions(account_id, name) VALUES(?,?)`, acct.ID, mb.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return acct, err
+}
+
+func validAddress(a string) error {
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t\r\n<>,;\"") || len(a) > 254 {
+		return fmt.Errorf("%q is not an email address (want local@domain)", a)
+	}
+	return nil
+}
+
+// SetPassword replaces an account's password.
+func (s *Store) SetPassword(ctx context.Context, address, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	address = NormalizeAddress(address)
+	return s.write(ctx, func(t *tx) error {
+		res, err := t.Exec(`UPDATE accounts SET password_hash=? WHERE address=?`, hash, address)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("account %s: %w", address, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// DeleteAccount removes an account, its mailboxes and messages.
+func (s *Store) DeleteAccount(ctx context.Context, address string) error {
+	address = NormalizeAddress(address)
+	return s.write(ctx, func(t *tx) error {
+		var id int64
+		if err := t.QueryRow(`SELECT id FROM accounts WHERE address=?`, address).Scan(&id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("account %s: %w", address, ErrNotFound)
+			}
+			return err
+		}
+		rows, err := t.Query(`SELECT id, name FROM mailboxes WHERE account_id=?`, id)
+		if err != nil {
+			return err
+		}
+		type mb struct {
+			id   int64
+			name string
+		}
+		var mbs []mb
+		for rows.Next() {
+			var m mb
+			if err := rows.Scan(&m.id, &m.name); err != nil {
+				rows.Close()
+				return err
+			}
+			mbs = append(mbs, m)
+		}
+		rows.Close()
+		for _, m := range mbs {
+			if err := deleteMailboxTx(t, id, m.id, m.name); err != nil {
+				return err
+			}
+		}
+		_, err = t.Exec(`DELETE FROM accounts WHERE id=?`, id)
+		return err
+	})
+}
+
+// Accounts lists every account, by address.
+func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT id, address, created, disabled FROM accounts ORDER BY address`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var a Account
+		var created int64
+		if err := rows.Scan(&a.ID, &a.Address, &created, &a.Disabled); err != nil {
+			return nil, err
+		}
+		a.Created = time.Unix(created, 0)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AccountByAddress finds an account by its address, ignoring case.
+func (s *Store) AccountByAddress(ctx context.Context, address string) (Account, error) {
+	a, _, err := s.accountWithHash(ctx, address)
+	return a, err
+}
+
+func (s *Store) accountWithHash(ctx context.Context, address string) (Account, string, error) {
+	var a Account
+	var created int64
+	var hash string
+	err := s.rdb.QueryRowContext(ctxOrBackground(ctx),
+		`SELECT id, address, created, disabled, password_hash FROM accounts WHERE address=?`,
+		NormalizeAddress(address)).Scan(&a.ID, &a.Address, &created, &a.Disabled, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, "", fmt.Errorf("account %s: %w", address, ErrNotFound)
+	}
+	if err != nil {
+		return Account{}, "", err
+	}
+	a.Created = time.Unix(created, 0)
+	return a, hash, nil
+}
+
+// dummyHash is checked against when the account does not exist, so that a
+// failed login takes as long for an unknown user as for a wrong password.
+var dummyHash, _ = HashPassword("postern-timing-equaliser")
+
+// Authenticate checks a password. Unknown accounts, wrong passwords and disabled
+// accounts all give ErrAuthFailed, so a client cannot tell them apart.
+func (s *Store) Authenticate(ctx context.Context, address, password string) (Account, error) {
+	a, hash, err := s.accountWithHash(ctx, address)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			checkPassword(dummyHash, password)
+			return Account{}, ErrAuthFailed
+		}
+		return Account{}, err
+	}
+	if !checkPassword(hash, password) || a.Disabled {
+		return Account{}, ErrAuthFailed
+	}
+	return a, nil
+}
+
+func isUniqueErr(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -1,0 +1,232 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+
+	"postern/mimeinfo"
+)
+
+// chunkSize is the size of the pieces a body is stored in. go-sqlite3 reads a
+// BLOB whole, so a large message is read chunk by chunk instead.
+const chunkSize = 256 << 10
+
+// Body is a message prepared for storing: CRLF line endings, its hash, and the
+// MIME analysis that FETCH and SEARCH use later. Prepare it with PrepareBody,
+// outside any lock; one Body may be appended to many mailboxes.
+type Body struct {
+	data []byte
+	hash [32]byte
+	info *mimeinfo.Info
+}
+
+// Size is the message's size in octets, as IMAP RFC822.SIZE and POP3 report it.
+func (b *Body) Size() int64 { return int64(len(b.data)) }
+
+// Bytes returns the stored form of the message. Callers must not modify it.
+func (b *Body) Bytes() []byte { return b.data }
+
+// PrepareBody reads a message and normalises every line ending (bare LF or bare
+// CR) to CRLF, so that the stored size equals the octets a client receives. It
+// fails with ErrTooBig when the normalised message exceeds maxBytes (0: no cap).
+func PrepareBody(r io.Reader, maxBytes int64) (*Body, error) {
+	var buf bytes.Buffer
+	br := bufio.NewReaderSize(r, 32<<10)
+	var prevCR bool
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case c == '\n' && !prevCR:
+			buf.WriteString("\r\n")
+		case prevCR && c != '\n':
+			buf.WriteByte('\n') // complete the bare CR before this byte
+			buf.WriteByte(c)
+		default:
+			buf.WriteByte(c)
+		}
+		prevCR = c == '\r'
+		if maxBytes > 0 && int64(buf.Len()) > maxBytes {
+			return nil, fmt.Errorf("message larger than %d bytes: %w", maxBytes, ErrTooBig)
+		}
+	}
+	if prevCR {
+		buf.WriteByte('\n')
+	}
+	return NewBody(buf.Bytes()), nil
+}
+
+// NewBody wraps a message that already has CRLF line endings.
+func NewBody(data []byte) *Body {
+	return &Body{data: data, hash: sha256.Sum256(data), info: mimeinfo.Parse(data)}
+}
+
+// putBody stores b unless a body with the same hash is stored already, and takes
+// one more reference to it.
+func putBody(t *tx, b *Body) (int64, error) {
+	var id int64
+	err := t.QueryRow(`SELECT id FROM bodies WHERE hash=?`, b.hash[:]).Scan(&id)
+	if err == nil {
+		_, err = t.Exec(`UPDATE bodies SET refs=refs+1 WHERE id=?`, id)
+		return id, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	in := b.info
+	var date int64
+	if !in.Date.IsZero() {
+		date = in.Date.Unix()
+	}
+	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure,
+		subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix)
+		VALUES(?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)`,
+		b.hash[:], len(b.data), in.HeaderLen, b.data[:in.HeaderLen], in.Envelope, in.Body, in.BodyStructure,
+		in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date)
+	if err != nil {
+		return 0, err
+	}
+	id, _ = res.LastInsertId()
+	for n, off := 0, 0; off < len(b.data) || n == 0; n, off = n+1, off+chunkSize {
+		end := min(off+chunkSize, len(b.data))
+		if _, err := t.Exec(`INSERT INTO body_chunks(body_id, n, data) VALUES(?,?,?)`, id, n, b.data[off:end]); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// BodyReader reads a stored body chunk by chunk. It holds no transaction between
+// reads, so a slow client cannot pin the database.
+type BodyReader struct {
+	ctx  context.Context
+	db   *sql.DB
+	id   int64
+	size int64
+	off  int64
+
+	chunkN   int64 // index of the cached chunk, -1 if none
+	chunkBuf []byte
+}
+
+// OpenBody opens a stored body for reading.
+func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error) {
+	ctx = ctxOrBackground(ctx)
+	var size int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT size FROM bodies WHERE id=?`, bodyID).Scan(&size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: -1}, nil
+}
+
+// ReadBody returns a whole stored body.
+func (s *Store) ReadBody(ctx context.Context, bodyID int64) ([]byte, error) {
+	r, err := s.OpenBody(ctx, bodyID)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, r.size)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// Size is the body's size in octets.
+func (r *BodyReader) Size() int64 { return r.size }
+
+func (r *BodyReader) chunk(n int64) ([]byte, error) {
+	if n == r.chunkN {
+		return r.chunkBuf, nil
+	}
+	var data []byte
+	err := r.db.QueryRowContext(r.ctx, `SELECT data FROM body_chunks WHERE body_id=? AND n=?`, r.id, n).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("body %d chunk %d: %w (the message was expunged while being read)", r.id, n, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.chunkN, r.chunkBuf = n, data
+	return data, nil
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("storage: negative offset")
+	}
+	total := 0
+	for len(p) > 0 {
+		if off >= r.size {
+			return total, io.EOF
+		}
+		c, err := r.chunk(off / chunkSize)
+		if err != nil {
+			return total, err
+		}
+		in := off % chunkSize
+		if in >= int64(len(c)) {
+			return total, io.ErrUnexpectedEOF
+		}
+		n := copy(p, c[in:])
+		total += n
+		p = p[n:]
+		off += int64(n)
+	}
+	return total, nil
+}
+
+// Read implements io.Reader.
+func (r *BodyReader) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	if max := r.size - r.off; int64(len(p)) > max {
+		p = p[:max]
+	}
+	n, err := r.ReadAt(p, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// Seek implements io.Seeker.
+func (r *BodyReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	}
+	if offset < 0 {
+		return 0, errors.New("storage: negative seek")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// Close releases the cached chunk.
+func (r *BodyReader) Close() error {
+	r.chunkBuf = nil
+	r.chunkN = -1
+	return nil
+}

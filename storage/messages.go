@@ -1,0 +1,231 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// AppendItem is one message to add to one mailbox.
+type AppendItem struct {
+	AccountID    int64
+	Mailbox      string // "" means INBOX
+	Body         *Body
+	Flags        FlagSet
+	InternalDate time.Time // zero means now
+}
+
+// AppendResult says where an appended message went.
+type AppendResult struct {
+	MailboxID   int64
+	UIDValidity uint32
+	UID         uint32
+}
+
+// Append adds messages atomically: every item is committed, durably, or none is.
+// Concurrent calls share a transaction and an fsync (group commit), so SMTP can
+// acknowledge many messages per disk flush; each call still returns only once
+// its own items are on disk.
+func (s *Store) Append(ctx context.Context, items []AppendItem) ([]AppendResult, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	results := make([]AppendResult, len(items))
+	err := s.write(ctx, func(t *tx) error {
+		bodyIDs := make(map[*Body]int64, 1)
+		mbs := make(map[string]*Mailbox, 1)
+		var ev *Event
+		for i, it := range items {
+			if it.Body == nil {
+				return fmt.Errorf("append item %d: no body", i)
+			}
+			name := it.Mailbox
+			if name == "" {
+				name = "INBOX"
+			}
+			key := fmt.Sprint(it.AccountID, "\x00", CanonicalName(name))
+			mb := mbs[key]
+			if mb == nil {
+				m, err := mailboxTx(t, it.AccountID, name)
+				if err != nil {
+					return err
+				}
+				mb = &m
+				mbs[key] = mb
+			}
+			bid, ok := bodyIDs[it.Body]
+			if !ok {
+				var err error
+				if bid, err = putBody(t, it.Body); err != nil {
+					return err
+				}
+				bodyIDs[it.Body] = bid
+			} else if _, err := t.Exec(`UPDATE bodies SET refs=refs+1 WHERE id=?`, bid); err != nil {
+				return err
+			}
+			date := it.InternalDate
+			if date.IsZero() {
+				date = now
+			}
+			uid := mb.UIDNext
+			mb.UIDNext++
+			mb.HighestModSeq++
+			if _, err := t.Exec(`INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, recent, internal_date, size, body_id)
+				VALUES(?,?,?,?,?,1,?,?,?)`, mb.ID, uid, mb.HighestModSeq, int(it.Flags.System), encodeKeywords(it.Flags.Keywords),
+				date.Unix(), it.Body.Size(), bid); err != nil {
+				return err
+			}
+			results[i] = AppendResult{MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
+			if ev != nil && ev.MailboxID == mb.ID {
+				ev.UIDs = append(ev.UIDs, uid)
+			} else {
+				if ev != nil {
+					t.publish(*ev)
+				}
+				ev = &Event{Kind: EventAppend, AccountID: it.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: []uint32{uid}}
+			}
+		}
+		if ev != nil {
+			t.publish(*ev)
+		}
+		for _, mb := range mbs {
+			if _, err := t.Exec(`UPDATE mailboxes SET uidnext=?, highestmodseq=? WHERE id=?`, mb.UIDNext, mb.HighestModSeq, mb.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// MessageState is what a session needs of every message when it opens a mailbox.
+type MessageState struct {
+	UID    uint32
+	Flags  FlagSet
+	ModSeq uint64
+	Recent bool
+}
+
+// MessageUIDs lists every message of a mailbox in UID order.
+func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]MessageState, error) {
+	ctx = ctxOrBackground(ctx)
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id=?`, mailboxID).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT uid, flags, keywords, modseq, recent FROM messages WHERE mailbox_id=? ORDER BY uid`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]MessageState, 0, n)
+	for rows.Next() {
+		var m MessageState
+		var kw string
+		if err := rows.Scan(&m.UID, &m.Flags.System, &kw, &m.ModSeq, &m.Recent); err != nil {
+			return nil, err
+		}
+		m.Flags.Keywords = decodeKeywords(kw)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// ClaimRecent returns the UIDs still marked \Recent and clears the mark, so that
+// exactly one session sees each message as recent (RFC 3501 §2.3.2).
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) ([]uint32, error) {
+	var uids []uint32
+	err := s.write(ctx, func(t *tx) error {
+		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=? AND recent=1 RETURNING uid`, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u uint32
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			uids = append(uids, u)
+		}
+		return rows.Err()
+	})
+	sortUIDs(uids)
+	return uids, err
+}
+
+// FetchWant selects the precomputed columns FetchMessages loads.
+type FetchWant struct {
+	Envelope  bool // Envelope
+	Structure bool // Body and BodyStructure
+	Header    bool // Header
+}
+
+// Message is one message with the metadata FETCH serves without reading the body.
+type Message struct {
+	UID           uint32
+	Flags         FlagSet
+	ModSeq        uint64
+	InternalDate  time.Time
+	Size          int64
+	BodyID        int64
+	HeaderLen     int64
+	Envelope      []byte // IMAP ENVELOPE, wire form
+	Body          []byte // IMAP BODY, wire form
+	BodyStructure []byte // IMAP BODYSTRUCTURE, wire form
+	Header        []byte // the header block, with the empty line that ends it
+}
+
+// FetchMessages loads the given UIDs of a mailbox (missing ones are skipped), in
+// UID order. Callers fetch in batches of a few hundred and write to the network
+// between batches, never while a query is open.
+func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []uint32, want FetchWant) ([]Message, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	cols := `m.uid, m.flags, m.keywords, m.modseq, m.internal_date, m.size, m.body_id, b.header_len`
+	if want.Envelope {
+		cols += `, b.envelope`
+	}
+	if want.Structure {
+		cols += `, b.body, b.bodystructure`
+	}
+	if want.Header {
+		cols += `, b.header`
+	}
+	list, _ := json.Marshal(uids)
+	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT `+cols+` FROM messages m JOIN bodies b ON b.id=m.body_id
+		WHERE m.mailbox_id=? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, mailboxID, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Message, 0, len(uids))
+	for rows.Next() {
+		var m Message
+		var kw string
+		var date int64
+		dest := []any{&m.UID, &m.Flags.System, &kw, &m.ModSeq, &date, &m.Size, &m.BodyID, &m.HeaderLen}
+		if want.Envelope {
+			dest = append(dest, &m.Envelope)
+		}
+		if want.Structure {
+			dest = append(dest, &m.Body, &m.BodyStructure)
+		}
+		if want.Header {
+			dest = append(dest, &m.Header)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		m.Flags.Keywords = decodeKeywords(kw)
+		m.InternalDate = time.Unix(date, 0)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

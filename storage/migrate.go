@@ -1,0 +1,123 @@
+package storage
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many ran. A
+// released migration is never edited: a schema change is a new entry at the end.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE accounts (
+	id            INTEGER PRIMARY KEY,
+	address       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL,
+	disabled      INTEGER NOT NULL DEFAULT 0
+);
+
+-- alias is "local@domain" or "@domain" (catch-all); one row per target.
+CREATE TABLE aliases (
+	alias  TEXT NOT NULL COLLATE NOCASE,
+	target TEXT NOT NULL COLLATE NOCASE,
+	PRIMARY KEY (alias, target)
+) WITHOUT ROWID;
+
+CREATE TABLE mailboxes (
+	id             INTEGER PRIMARY KEY,
+	account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name           TEXT NOT NULL,
+	uidvalidity    INTEGER NOT NULL,
+	uidnext        INTEGER NOT NULL DEFAULT 1,
+	highestmodseq  INTEGER NOT NULL DEFAULT 1,
+	special_use    TEXT NOT NULL DEFAULT '',
+	UNIQUE (account_id, name)
+);
+
+CREATE TABLE subscriptions (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+
+-- A body is stored once, whatever the number of mailboxes that hold it. Its
+-- bytes live in body_chunks; the rest is what the MIME walk computed at insert.
+CREATE TABLE bodies (
+	id            INTEGER PRIMARY KEY,
+	hash          BLOB NOT NULL UNIQUE,
+	size          INTEGER NOT NULL,
+	header_len    INTEGER NOT NULL,
+	refs          INTEGER NOT NULL DEFAULT 0,
+	header        BLOB NOT NULL,
+	envelope      BLOB NOT NULL,
+	body          BLOB NOT NULL,
+	bodystructure BLOB NOT NULL,
+	subject       TEXT NOT NULL DEFAULT '',
+	from_addr     TEXT NOT NULL DEFAULT '',
+	to_addr       TEXT NOT NULL DEFAULT '',
+	cc_addr       TEXT NOT NULL DEFAULT '',
+	bcc_addr      TEXT NOT NULL DEFAULT '',
+	message_id    TEXT NOT NULL DEFAULT '',
+	date_unix     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE body_chunks (
+	body_id INTEGER NOT NULL REFERENCES bodies(id) ON DELETE CASCADE,
+	n       INTEGER NOT NULL,
+	data    BLOB NOT NULL,
+	PRIMARY KEY (body_id, n)
+) WITHOUT ROWID;
+
+-- One row per message in a mailbox, clustered by (mailbox, uid) so SELECT and
+-- FETCH read a mailbox as one range scan.
+CREATE TABLE messages (
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	flags         INTEGER NOT NULL DEFAULT 0,
+	keywords      TEXT NOT NULL DEFAULT '',
+	recent        INTEGER NOT NULL DEFAULT 1,
+	internal_date INTEGER NOT NULL,
+	size          INTEGER NOT NULL,
+	body_id       INTEGER NOT NULL REFERENCES bodies(id),
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX messages_body ON messages(body_id);
+`,
+}
+
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this postern (%d): upgrade postern", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		// PRAGMA takes no bound parameters; v is ours, not input.
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
