@@ -1,0 +1,164 @@
+// Command postern is a mail server in one binary: SMTP in, IMAP and POP3 out,
+// over one SQLite store. Run "postern help" for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// command is one CLI command: "serve", "user add", ...
+type command struct {
+	name  string
+	args  string // synopsis of the arguments
+	short string
+	run   func(env *cliEnv, fs *flag.FlagSet, args []string) error
+}
+
+var commands = []command{
+	{"serve", "", "run the mail server", runServe},
+	{"user add", "ADDRESS", "create an account (password from stdin, or prompted)", runUserAdd},
+	{"user passwd", "ADDRESS", "change an account's password", runUserPasswd},
+	{"user del", "ADDRESS", "delete an account and all its mail", runUserDel},
+	{"user list", "", "list accounts", runUserList},
+	{"alias add", "ALIAS TARGET...", "add an alias (ALIAS is local@domain, or @domain for a catch-all)", runAliasAdd},
+	{"alias del", "ALIAS", "delete an alias", runAliasDel},
+	{"alias list", "", "list aliases", runAliasList},
+	{"version", "", "print the version", runVersion},
+}
+
+// cliEnv is what commands read and write; tests substitute it.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	configFlag     string
+	isTerminal     func() bool
+}
+
+// errUsage means the command line was wrong; usage has been printed.
+var errUsage = errors.New("usage")
+
+func main() {
+	env := &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, isTerminal: stdinIsTerminal}
+	os.Exit(run(env, os.Args[1:]))
+}
+
+func run(env *cliEnv, args []string) int {
+	top := flag.NewFlagSet("postern", flag.ContinueOnError)
+	top.SetOutput(env.stderr)
+	top.StringVar(&env.configFlag, "config", "", "config file (default $POSTERN_CONFIG, else ./config.toml)")
+	top.Usage = func() { usage(env.stderr) }
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	args = top.Args()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c := findCommand(args[1:]); c != nil {
+				commandUsage(env.stdout, c, nil)
+				return 0
+			}
+		}
+		usage(env.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c := findCommand(args)
+	if c == nil {
+		fmt.Fprintf(env.stderr, "postern: unknown command %q\n\n", strings.Join(args, " "))
+		usage(env.stderr)
+		return 2
+	}
+	rest := args[len(strings.Fields(c.name)):]
+	fs := flag.NewFlagSet("postern "+c.name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.StringVar(&env.configFlag, "config", env.configFlag, "config file (default $POSTERN_CONFIG, else ./config.toml)")
+	fs.Usage = func() { commandUsage(env.stderr, c, fs) }
+	if err := c.run(env, fs, rest); err != nil {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(env.stderr, "postern %s: %v\n", c.name, err)
+		return 1
+	}
+	return 0
+}
+
+// findCommand matches the longest command name at the start of args.
+func findCommand(args []string) *command {
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == commands[i].name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Postern %s: a mail server (SMTP, IMAP, POP3) in one binary.\n\nUsage: postern [-config FILE] COMMAND [ARGS]\n\nCommands:\n", version)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.args), c.short)
+	}
+	fmt.Fprintf(w, "\nRun \"postern COMMAND -h\" for a command's options. The config file is -config FILE,\nelse $POSTERN_CONFIG, else ./config.toml.\n")
+}
+
+func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: postern %s [-config FILE] %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.short[:1])+c.short[1:])
+	if fs != nil {
+		fmt.Fprintln(w, "\nOptions:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+// parseArgs parses a command's flags and checks the number of positional args.
+func parseArgs(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	rest := fs.Args()
+	// Allow flags after positional arguments too ("user add bob@x -config f").
+	var pos []string
+	for len(rest) > 0 {
+		pos = append(pos, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		rest = fs.Args()
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
+func runVersion(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "postern %s\n", version)
+	return nil
+}

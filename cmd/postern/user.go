@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"postern/config"
+	"postern/storage"
+)
+
+// openStore loads the config and opens the store it names. The CLI runs beside a
+// live server: SQLite's locking and the store's busy timeout make that safe.
+func openStore(env *cliEnv) (config.Config, *storage.Store, error) {
+	cfg, err := config.Load(config.Path(env.configFlag))
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	return cfg, st, err
+}
+
+// checkDomain refuses an address outside the served domains: mail for it could
+// never arrive here.
+func checkDomain(cfg config.Config, address string) error {
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return fmt.Errorf("%q is not an email address (want local@domain)", address)
+	}
+	if !cfg.ServesDomain(address[at+1:]) {
+		return fmt.Errorf("%s: domain %q is not served (domains = %q in the config)", address, address[at+1:], cfg.Domains)
+	}
+	return nil
+}
+
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+
+// readPassword reads one line from stdin when it is not a terminal (scripts,
+// docker exec -i), else prompts twice without echo.
+func readPassword(env *cliEnv) (string, error) {
+	if !env.isTerminal() {
+		line, err := bufio.NewReader(io.LimitReader(env.stdin, 4096)).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			if errors.Is(err, io.EOF) {
+				return "", errors.New("password is empty (give it as one line on stdin)")
+			}
+			return "", err
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return "", errors.New("password is empty")
+		}
+		return pw, nil
+	}
+	fd := int(os.Stdin.Fd())
+	fmt.Fprint(env.stderr, "Password: ")
+	a, err := term.ReadPassword(fd)
+	fmt.Fprintln(env.stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(env.stderr, "Again: ")
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(env.stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(a) != string(b) {
+		return "", errors.New("the passwords do not match")
+	}
+	if len(a) == 0 {
+		return "", errors.New("password is empty")
+	}
+	return string(a), nil
+}
+
+func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	cfg, st, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	addr := storage.NormalizeAddress(pos[0])
+	if err := checkDomain(cfg, addr); err != nil {
+		return err
+	}
+	if _, err := st.AccountByAddress(context.Background(), addr); err == nil {
+		return fmt.Errorf("account %s already exists (use \"postern user passwd\" to change its password)", addr)
+	}
+	pw, err := readPassword(env)
+	if err != nil {
+		return err
+	}
+	if _, err := st.CreateAccount(context.Background(), addr, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "created %s\n", addr)
+	return nil
+}
+
+func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
+		return fmt.Errorf("no account %s", pos[0])
+	}
+	pw, err := readPassword(env)
+	if err != nil {
+		return err
+	}
+	if err := st.SetPassword(context.Background(), pos[0], pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "password changed for %s\n", storage.NormalizeAddress(pos[0]))
+	return nil
+}
+
+func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	_, st, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.DeleteAccount(context.Background(), pos[0]); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no account %s", pos[0])
+		}
+		return err
+	}
+	fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
+	return nil
+}
+
+func runUserList(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	_, st, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	accts, err := st.Accounts(context.Background())
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ADDRESS\tCREATED\tSTATUS")
+	for _, a := range accts {
+		status := "active"
+		if a.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", a.Address, a.Created.UTC().Format("2006-01-02 15:04"), status)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,172 @@
+// Package server wires Postern together: it opens the store, sets up TLS and
+// the shared login throttle, binds every configured listener and runs the
+// protocol front ends on them. "postern serve" and the end-to-end tests both
+// start the server through it, so the tests run what users run.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"postern/authlimit"
+	"postern/config"
+	"postern/storage"
+	"postern/tlsutil"
+)
+
+// frontend is what every protocol server offers (imapd, pop3d, smtpd).
+type frontend interface {
+	Serve(l net.Listener) error
+	ServeTLS(l net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+type listener struct {
+	key      string // config key, e.g. "[imap] listen_tls"
+	ln       net.Listener
+	fe       frontend
+	implicit bool // implicit TLS
+}
+
+// Server is a running (or ready to run) Postern.
+type Server struct {
+	Config  config.Config
+	Store   *storage.Store
+	TLS     *tls.Config
+	Limiter *authlimit.Limiter
+	Logger  *slog.Logger
+
+	listeners []listener
+	wg        sync.WaitGroup
+	errs      chan error
+}
+
+// NewLogger returns the slog logger for log_format ("text" or "json").
+func NewLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// New opens the store and TLS material of cfg. Call Listen, then Serve.
+func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
+	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := tlsutil.Load(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Server{
+		Config:  cfg,
+		Store:   st,
+		TLS:     tlsCfg,
+		Limiter: authlimit.New(authlimit.Options{Logger: logger}),
+		Logger:  logger,
+		errs:    make(chan error, 16),
+	}, nil
+}
+
+// Listen binds every configured listener. If one cannot be bound (a port in
+// use, a bad address) none stays bound and the error names the config key.
+func (s *Server) Listen() error {
+	fes := s.frontends()
+	for _, l := range s.Config.Listeners() {
+		if l.Addr == "" {
+			continue // turned off
+		}
+		fe, implicit := fes.forKey(l.Key)
+		if fe == nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
+		}
+		s.listeners = append(s.listeners, listener{key: l.Key, ln: ln, fe: fe, implicit: implicit})
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.listeners {
+		l.ln.Close()
+	}
+	s.listeners = nil
+}
+
+// Serve runs every front end on its listeners in the background.
+func (s *Server) Serve() {
+	for _, l := range s.listeners {
+		s.Logger.Info("listening", "listener", l.key, "addr", l.ln.Addr().String())
+		s.wg.Add(1)
+		go func(l listener) {
+			defer s.wg.Done()
+			var err error
+			if l.implicit {
+				err = l.fe.ServeTLS(l.ln)
+			} else {
+				err = l.fe.Serve(l.ln)
+			}
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				s.Logger.Error("listener failed", "listener", l.key, "err", err)
+				select {
+				case s.errs <- fmt.Errorf("%s: %w", l.key, err):
+				default:
+				}
+			}
+		}(l)
+	}
+}
+
+// Errors reports listeners that stopped on their own.
+func (s *Server) Errors() <-chan error { return s.errs }
+
+// Addr returns the bound address of the listener with that config key, or nil.
+func (s *Server) Addr(key string) net.Addr {
+	for _, l := range s.listeners {
+		if l.key == key {
+			return l.ln.Addr()
+		}
+	}
+	return nil
+}
+
+// Shutdown stops accepting, lets in-flight commands finish until ctx ends, then
+// closes every connection and the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	seen := map[frontend]bool{}
+	var mu sync.Mutex
+	var errs []error
+	for _, l := range s.listeners {
+		if seen[l.fe] {
+			continue
+		}
+		seen[l.fe] = true
+		wg.Add(1)
+		go func(fe frontend) {
+			defer wg.Done()
+			if err := fe.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}(l.fe)
+	}
+	wg.Wait()
+	s.closeListeners()
+	s.wg.Wait()
+	errs = append(errs, s.Store.Close())
+	return errors.Join(errs...)
+}
