@@ -54,11 +54,13 @@ func run(env *cliEnv, args []string) int {
 	top := flag.NewFlagSet("postern", flag.ContinueOnError)
 	top.SetOutput(env.stderr)
 	top.StringVar(&env.configFlag, "config", "", "config file (default $POSTERN_CONFIG, else ./config.toml)")
-	top.Usage = func() { usage(env.stderr) }
+	top.Usage = func() {}
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(env.stdout)
 			return 0
 		}
+		usage(env.stderr)
 		return 2
 	}
 	args = top.Args()

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeConfig writes a config whose data_dir is a fresh temp dir and returns its path.
+func writeConfig(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	text := "hostname = \"localhost\"\ndata_dir = \"" + filepath.Join(dir, "data") + "\"\ndomains = [\"example.test\"]\n" + extra
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cli runs one command in-process with stdin and returns exit code and output.
+func cli(t *testing.T, cfgPath, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, isTerminal: func() bool { return false }}
+	code := run(env, append([]string{"-config", cfgPath}, args...))
+	return code, out.String(), errb.String()
+}
+
+func TestUserCommands(t *testing.T) {
+	cfg := writeConfig(t, "")
+	if code, out, errs := cli(t, cfg, "s3cret\n", "user", "add", "alice@example.test"); code != 0 || !strings.Contains(out, "created alice@example.test") {
+		t.Fatalf("user add: %d %q %q", code, out, errs)
+	}
+	cases := []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"pw\n", []string{"user", "add", "alice@example.test"}, "already exists"},
+		{"pw\n", []string{"user", "add", "bob@elsewhere.test"}, "not served"},
+		{"\n", []string{"user", "add", "bob@example.test"}, "password is empty"},
+		{"", []string{"user", "add", "bob@example.test"}, "password is empty"},
+		{"pw\n", []string{"user", "add", "not-an-address"}, "not an email address"},
+		{"pw\n", []string{"user", "passwd", "nobody@example.test"}, "no account"},
+		{"", []string{"user", "del", "nobody@example.test"}, "no account"},
+		{"", []string{"alias", "del", "nothing@example.test"}, "no alias"},
+		{"", []string{"alias", "add", "x@elsewhere.test", "alice@example.test"}, "not served"},
+		{"", []string{"alias", "add", "alice@example.test", "bob@example.test"}, "is an account"},
+	}
+	for _, c := range cases {
+		code, _, errs := cli(t, cfg, c.stdin, c.args...)
+		if code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", c.args, code, errs, c.want)
+		}
+	}
+	// The CLI takes the config from $POSTERN_CONFIG too, and -config after the arguments.
+	t.Setenv("POSTERN_CONFIG", cfg)
+	var out bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader("pw2\n"), stdout: &out, stderr: &out, isTerminal: func() bool { return false }}
+	if code := run(env, []string{"user", "add", "bob@example.test"}); code != 0 {
+		t.Fatalf("user add via $POSTERN_CONFIG: %d %s", code, out.String())
+	}
+	if code, _, errs := cli(t, "", "pw3\n", "user", "add", "carol@example.test", "-config", cfg); code != 0 {
+		t.Fatalf("flag after args: %s", errs)
+	}
+	code, out2, _ := cli(t, cfg, "", "user", "list")
+	if code != 0 || !strings.Contains(out2, "alice@example.test") || !strings.Contains(out2, "bob@example.test") || !strings.Contains(out2, "carol@example.test") {
+		t.Errorf("user list: %q", out2)
+	}
+	if code, _, errs := cli(t, cfg, "newpw\n", "user", "passwd", "alice@example.test"); code != 0 {
+		t.Errorf("passwd: %s", errs)
+	}
+	if code, _, errs := cli(t, cfg, "", "alias", "add", "team@example.test", "alice@example.test", "bob@example.test"); code != 0 {
+		t.Errorf("alias add: %s", errs)
+	}
+	if code, _, errs := cli(t, cfg, "", "alias", "add", "@example.test", "alice@example.test"); code != 0 {
+		t.Errorf("catch-all add: %s", errs)
+	}
+	if _, out, _ := cli(t, cfg, "", "alias", "list"); !strings.Contains(out, "team@example.test -> alice@example.test, bob@example.test") || !strings.Contains(out, "@example.test -> alice@example.test") {
+		t.Errorf("alias list: %q", out)
+	}
+	if code, _, _ := cli(t, cfg, "", "alias", "del", "team@example.test"); code != 0 {
+		t.Error("alias del failed")
+	}
+	if code, _, _ := cli(t, cfg, "", "user", "del", "bob@example.test"); code != 0 {
+		t.Error("user del failed")
+	}
+	if _, out, _ := cli(t, cfg, "", "user", "list"); strings.Contains(out, "bob@") {
+		t.Errorf("deleted user still listed: %q", out)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	cfg := writeConfig(t, "")
+	for _, args := range [][]string{{"help"}, {"-h"}, {"help", "user", "add"}} {
+		if code, out, _ := cli(t, cfg, "", args...); code != 0 || !strings.Contains(out, "Usage: postern") {
+			t.Errorf("%v: %d %q", args, code, out)
+		}
+	}
+	for _, c := range commands {
+		args := append(strings.Fields(c.name), "-h")
+		if code, _, errs := cli(t, cfg, "", args...); code != 0 || !strings.Contains(errs, "Usage: postern "+c.name) {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+	if code, _, errs := cli(t, cfg, "", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errs)
+	}
+	if code, _, _ := cli(t, cfg, "", "user", "add"); code != 2 {
+		t.Errorf("missing argument: exit %d, want 2", code)
+	}
+	if code, out, _ := cli(t, cfg, "", "version"); code != 0 || !strings.HasPrefix(out, "postern ") {
+		t.Errorf("version: %q", out)
+	}
+	bad := writeConfig(t, "bogus_key = 1\n")
+	if code, _, errs := cli(t, bad, "", "user", "list"); code != 1 || !strings.Contains(errs, "unknown key bogus_key") {
+		t.Errorf("bad config: %d %q", code, errs)
+	}
+}
