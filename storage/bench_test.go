@@ -38,3 +38,72 @@ func BenchmarkAppend8KGroupCommit(b *testing.B) { benchAppend(b, Options{}) }
 // BenchmarkAppend8KOneTxPerAppend is the baseline: one transaction (and one
 // fsync) per append.
 func BenchmarkAppend8KOneTxPerAppend(b *testing.B) { benchAppend(b, Options{NoGroupCommit: true}) }
+
+// fillMailbox appends n small messages to a fresh account's INBOX.
+func fillMailbox(b *testing.B, n int) (*Store, Mailbox) {
+	st, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	a := newAccount(b, st, "big@example.test")
+	items := make([]AppendItem, 0, 500)
+	for i := 0; i < n; i++ {
+		items = append(items, AppendItem{AccountID: a.ID, Body: NewBody([]byte("From: Someone <someone@example.test>\r\nTo: big@example.test\r\nSubject: message number " + itoa(int64(i)) + "\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\nMessage-ID: <" + itoa(int64(i)) + "@example.test>\r\n\r\nHello.\r\n"))})
+		if len(items) == cap(items) || i == n-1 {
+			if _, err := st.Append(context.Background(), items); err != nil {
+				b.Fatal(err)
+			}
+			items = items[:0]
+		}
+	}
+	m, err := st.Mailbox(context.Background(), a.ID, "INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st, m
+}
+
+func BenchmarkMessageUIDs10k(b *testing.B) {
+	st, m := fillMailbox(b, 10000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s, err := st.MessageUIDs(context.Background(), m.ID); err != nil || len(s) != 10000 {
+			b.Fatal(len(s), err)
+		}
+	}
+}
+
+func BenchmarkFetchEnvelopes10k(b *testing.B) {
+	st, m := fillMailbox(b, 10000)
+	uids := make([]uint32, 10000)
+	for i := range uids {
+		uids[i] = uint32(i + 1)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := 0; off < len(uids); off += 500 {
+			if _, err := st.FetchMessages(context.Background(), m.ID, uids[off:off+500], FetchWant{Envelope: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkStoreFlags10k(b *testing.B) {
+	st, m := fillMailbox(b, 10000)
+	uids := make([]uint32, 10000)
+	for i := range uids {
+		uids[i] = uint32(i + 1)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op := FlagsAdd
+		if i%2 == 1 {
+			op = FlagsRemove
+		}
+		if ch, err := st.StoreFlags(context.Background(), m.ID, uids, op, FlagSet{System: FlagSeen}); err != nil || len(ch) != 10000 {
+			b.Fatal(len(ch), err)
+		}
+	}
+}
