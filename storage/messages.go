@@ -35,74 +35,83 @@ func (s *Store) Append(ctx context.Context, items []AppendItem) ([]AppendResult,
 	if len(items) == 0 {
 		return nil, nil
 	}
-	now := time.Now()
-	results := make([]AppendResult, len(items))
+	var results []AppendResult
 	err := s.write(ctx, func(t *tx) error {
-		bodyIDs := make(map[*Body]int64, 1)
-		mbs := make(map[string]*Mailbox, 1)
-		var ev *Event
-		for i, it := range items {
-			if it.Body == nil {
-				return fmt.Errorf("append item %d: no body", i)
-			}
-			name := it.Mailbox
-			if name == "" {
-				name = "INBOX"
-			}
-			key := fmt.Sprint(it.AccountID, "\x00", CanonicalName(name))
-			mb := mbs[key]
-			if mb == nil {
-				m, err := mailboxTx(t, it.AccountID, name)
-				if err != nil {
-					return err
-				}
-				mb = &m
-				mbs[key] = mb
-			}
-			bid, ok := bodyIDs[it.Body]
-			if !ok {
-				var err error
-				if bid, err = putBody(t, it.Body); err != nil {
-					return err
-				}
-				bodyIDs[it.Body] = bid
-			} else if _, err := t.Exec(`UPDATE bodies SET refs=refs+1 WHERE id=?`, bid); err != nil {
-				return err
-			}
-			date := it.InternalDate
-			if date.IsZero() {
-				date = now
-			}
-			uid := mb.UIDNext
-			mb.UIDNext++
-			mb.HighestModSeq++
-			if _, err := t.Exec(`INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, recent, internal_date, size, body_id)
-				VALUES(?,?,?,?,?,1,?,?,?)`, mb.ID, uid, mb.HighestModSeq, int(it.Flags.System), encodeKeywords(it.Flags.Keywords),
-				date.Unix(), it.Body.Size(), bid); err != nil {
-				return err
-			}
-			results[i] = AppendResult{MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
-			if ev != nil && ev.MailboxID == mb.ID {
-				ev.UIDs = append(ev.UIDs, uid)
-			} else {
-				if ev != nil {
-					t.publish(*ev)
-				}
-				ev = &Event{Kind: EventAppend, AccountID: it.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: []uint32{uid}}
-			}
-		}
-		if ev != nil {
-			t.publish(*ev)
-		}
-		for _, mb := range mbs {
-			if _, err := t.Exec(`UPDATE mailboxes SET uidnext=?, highestmodseq=? WHERE id=?`, mb.UIDNext, mb.HighestModSeq, mb.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		results, err = appendTx(t, items)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return results, nil
+}
+
+// appendTx adds items inside a write transaction; other writes that must commit
+// together with an append (the outbound queue) call it too.
+func appendTx(t *tx, items []AppendItem) ([]AppendResult, error) {
+	now := time.Now()
+	results := make([]AppendResult, len(items))
+	bodyIDs := make(map[*Body]int64, 1)
+	mbs := make(map[string]*Mailbox, 1)
+	var ev *Event
+	for i, it := range items {
+		if it.Body == nil {
+			return nil, fmt.Errorf("append item %d: no body", i)
+		}
+		name := it.Mailbox
+		if name == "" {
+			name = "INBOX"
+		}
+		key := fmt.Sprint(it.AccountID, "\x00", CanonicalName(name))
+		mb := mbs[key]
+		if mb == nil {
+			m, err := mailboxTx(t, it.AccountID, name)
+			if err != nil {
+				return nil, err
+			}
+			mb = &m
+			mbs[key] = mb
+		}
+		bid, ok := bodyIDs[it.Body]
+		if !ok {
+			var err error
+			if bid, err = putBody(t, it.Body); err != nil {
+				return nil, err
+			}
+			bodyIDs[it.Body] = bid
+		} else if _, err := t.Exec(`UPDATE bodies SET refs=refs+1 WHERE id=?`, bid); err != nil {
+			return nil, err
+		}
+		date := it.InternalDate
+		if date.IsZero() {
+			date = now
+		}
+		uid := mb.UIDNext
+		mb.UIDNext++
+		mb.HighestModSeq++
+		if _, err := t.Exec(`INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, recent, internal_date, size, body_id)
+			VALUES(?,?,?,?,?,1,?,?,?)`, mb.ID, uid, mb.HighestModSeq, int(it.Flags.System), encodeKeywords(it.Flags.Keywords),
+			date.Unix(), it.Body.Size(), bid); err != nil {
+			return nil, err
+		}
+		results[i] = AppendResult{MailboxID: mb.ID, UIDValidity: mb.UIDValidity, UID: uid}
+		if ev != nil && ev.MailboxID == mb.ID {
+			ev.UIDs = append(ev.UIDs, uid)
+		} else {
+			if ev != nil {
+				t.publish(*ev)
+			}
+			ev = &Event{Kind: EventAppend, AccountID: it.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: []uint32{uid}}
+		}
+	}
+	if ev != nil {
+		t.publish(*ev)
+	}
+	for _, mb := range mbs {
+		if _, err := t.Exec(`UPDATE mailboxes SET uidnext=?, highestmodseq=? WHERE id=?`, mb.UIDNext, mb.HighestModSeq, mb.ID); err != nil {
+			return nil, err
+		}
 	}
 	return results, nil
 }
