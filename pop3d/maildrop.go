@@ -1,0 +1,201 @@
+package pop3d
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"postern/storage"
+)
+
+// fetchBatch is how many messages one FetchMessages call loads.
+const fetchBatch = 500
+
+// message is one entry of the maildrop, numbered from 1 in UID order.
+type message struct {
+	uid       uint32
+	size      int64 // octets RETR sends before dot-stuffing (CRLF, as stored)
+	bodyID    int64
+	headerLen int64
+	seen      bool // \Seen is set, or will be at the next flush
+	deleted   bool // DELE in this session, undone by RSET
+	gone      bool // expunged by another session since the snapshot
+}
+
+// maildrop is the INBOX as the session saw it at login (RFC 1939 §5:
+// message numbers do not change during a session). Changes other sessions
+// commit later reach it as store events: an expunge marks a message gone.
+type maildrop struct {
+	st        *storage.Store
+	accountID int64
+	box       storage.Mailbox
+	msgs      []message
+	sub       *storage.Subscription
+	seenQueue []uint32 // retrieved, \Seen not yet committed
+}
+
+// openMaildrop snapshots the INBOX of an account.
+func openMaildrop(ctx context.Context, st *storage.Store, accountID int64) (*maildrop, error) {
+	box, err := st.Mailbox(ctx, accountID, "INBOX")
+	if err != nil {
+		return nil, fmt.Errorf("INBOX: %w", err)
+	}
+	// Subscribe before listing, so that no expunge after the listing is missed.
+	sub := st.Subscribe(accountID)
+	states, err := st.MessageUIDs(ctx, box.ID)
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	d := &maildrop{st: st, accountID: accountID, box: box, sub: sub, msgs: make([]message, 0, len(states))}
+	uids := make([]uint32, 0, fetchBatch)
+	for i := 0; i < len(states); i += fetchBatch {
+		uids = uids[:0]
+		for _, m := range states[i:min(i+fetchBatch, len(states))] {
+			uids = append(uids, m.UID)
+		}
+		rows, err := st.FetchMessages(ctx, box.ID, uids, storage.FetchWant{})
+		if err != nil {
+			sub.Close()
+			return nil, err
+		}
+		// A message expunged between the two queries is simply not listed.
+		for _, r := range rows {
+			d.msgs = append(d.msgs, message{
+				uid: r.UID, size: r.Size, bodyID: r.BodyID, headerLen: r.HeaderLen,
+				seen: r.Flags.Has(storage.FlagSeen),
+			})
+		}
+	}
+	return d, nil
+}
+
+func (d *maildrop) close() { d.sub.Close() }
+
+// sync applies the events other sessions caused since the last call.
+func (d *maildrop) sync() {
+	select {
+	case <-d.sub.Ready():
+	default:
+		return
+	}
+	for _, ev := range d.sub.Drain() {
+		switch ev.Kind {
+		case storage.EventExpunge:
+			if ev.MailboxID == d.box.ID {
+				for _, uid := range ev.UIDs {
+					if m := d.byUID(uid); m != nil {
+						m.gone = true
+					}
+				}
+			}
+		case storage.EventFlags:
+			if ev.MailboxID == d.box.ID {
+				for i, uid := range ev.UIDs {
+					if m := d.byUID(uid); m != nil && i < len(ev.Flags) && !m.deleted {
+						m.seen = m.seen || ev.Flags[i].Has(storage.FlagSeen)
+					}
+				}
+			}
+		case storage.EventMailboxRename:
+			// Renaming INBOX moves its messages away (RFC 3501 §6.3.5).
+			if ev.MailboxID == d.box.ID || strings.EqualFold(ev.Mailbox, "INBOX") {
+				for i := range d.msgs {
+					d.msgs[i].gone = true
+				}
+			}
+		}
+	}
+}
+
+func (d *maildrop) byUID(uid uint32) *message {
+	i := sort.Search(len(d.msgs), func(i int) bool { return d.msgs[i].uid >= uid })
+	if i < len(d.msgs) && d.msgs[i].uid == uid {
+		return &d.msgs[i]
+	}
+	return nil
+}
+
+// stat counts the messages not marked deleted and their octets.
+func (d *maildrop) stat() (n int, octets int64) {
+	for i := range d.msgs {
+		if !d.msgs[i].deleted {
+			n++
+			octets += d.msgs[i].size
+		}
+	}
+	return n, octets
+}
+
+// markSeen queues \Seen for message i; commitSeen stores the queue.
+func (d *maildrop) markSeen(i int) {
+	m := &d.msgs[i]
+	if !m.seen {
+		m.seen = true
+		d.seenQueue = append(d.seenQueue, m.uid)
+	}
+}
+
+func (d *maildrop) commitSeen(ctx context.Context) error {
+	if len(d.seenQueue) == 0 {
+		return nil
+	}
+	uids := d.seenQueue
+	d.seenQueue = d.seenQueue[:0]
+	_, err := d.st.StoreFlags(ctx, d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
+	return err
+}
+
+// deletedUIDs lists the messages marked deleted that still exist.
+func (d *maildrop) deletedUIDs() []uint32 {
+	var uids []uint32
+	for _, m := range d.msgs {
+		if m.deleted && !m.gone {
+			uids = append(uids, m.uid)
+		}
+	}
+	return uids
+}
+
+// errNoTrash: the trash policy found no mailbox with the \Trash special use.
+var errNoTrash = errors.New("no \\Trash mailbox")
+
+// commitDeletes is the UPDATE state (RFC 1939 §6): the messages marked
+// deleted leave the maildrop in one store transaction, as policy says. It
+// returns how many messages were affected.
+func (d *maildrop) commitDeletes(ctx context.Context, policy string) (int, error) {
+	uids := d.deletedUIDs()
+	if len(uids) == 0 {
+		return 0, nil
+	}
+	switch policy {
+	case DeleteFlag:
+		_, err := d.st.StoreFlags(ctx, d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagDeleted})
+		return len(uids), err
+	case DeleteTrash:
+		trash, err := d.trash(ctx)
+		if err != nil {
+			return 0, err
+		}
+		res, err := d.st.Move(ctx, d.box.ID, uids, trash)
+		return len(res.SrcUIDs), err
+	default:
+		gone, err := d.st.Expunge(ctx, d.box.ID, uids)
+		return len(gone), err
+	}
+}
+
+func (d *maildrop) trash(ctx context.Context) (int64, error) {
+	boxes, err := d.st.Mailboxes(ctx, d.accountID)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range boxes {
+		if b.SpecialUse == `\Trash` && b.ID != d.box.ID {
+			return b.ID, nil
+		}
+	}
+	return 0, errNoTrash
+}
