@@ -1,0 +1,251 @@
+package mimeinfo
+
+import (
+	"bytes"
+	"strings"
+)
+
+// maxHeaderAnalysis bounds how much of one header block is examined for fields.
+// The block itself keeps its full length (BODY[HEADER] still returns all of it);
+// only the analysis is truncated, so a hostile 100 MiB header costs nothing extra.
+const maxHeaderAnalysis = 1 << 20
+
+// hval is one header field value: raw bytes after the colon, unfolded and trimmed.
+// ok tells a missing field (NIL on the wire) from an empty one ("").
+type hval struct {
+	v  string
+	ok bool
+}
+
+// fields holds the first occurrence of every header field the walk cares about.
+// RFC 5322 §3.6 allows each of these at most once; when a message repeats one,
+// the first wins, as in most servers.
+type fields struct {
+	contentType, encoding, id, description, disposition, language, location, md5 hval
+
+	date, subject, from, sender, replyTo, to, cc, bcc, inReplyTo, messageID, references hval
+}
+
+// slot maps a field name to its place in f, or nil when the field is not kept.
+func (f *fields) slot(name []byte) *hval {
+	switch len(name) {
+	case 2:
+		if bytes.EqualFold(name, []byte("to")) {
+			return &f.to
+		}
+		if bytes.EqualFold(name, []byte("cc")) {
+			return &f.cc
+		}
+	case 3:
+		if bytes.EqualFold(name, []byte("bcc")) {
+			return &f.bcc
+		}
+	case 4:
+		if bytes.EqualFold(name, []byte("date")) {
+			return &f.date
+		}
+		if bytes.EqualFold(name, []byte("from")) {
+			return &f.from
+		}
+	case 6:
+		if bytes.EqualFold(name, []byte("sender")) {
+			return &f.sender
+		}
+	case 7:
+		if bytes.EqualFold(name, []byte("subject")) {
+			return &f.subject
+		}
+	case 8:
+		if bytes.EqualFold(name, []byte("reply-to")) {
+			return &f.replyTo
+		}
+	case 10:
+		if bytes.EqualFold(name, []byte("message-id")) {
+			return &f.messageID
+		}
+		if bytes.EqualFold(name, []byte("content-id")) {
+			return &f.id
+		}
+		if bytes.EqualFold(name, []byte("references")) {
+			return &f.references
+		}
+	case 11:
+		if bytes.EqualFold(name, []byte("in-reply-to")) {
+			return &f.inReplyTo
+		}
+		if bytes.EqualFold(name, []byte("content-md5")) {
+			return &f.md5
+		}
+	case 12:
+		if bytes.EqualFold(name, []byte("content-type")) {
+			return &f.contentType
+		}
+	case 16:
+		if bytes.EqualFold(name, []byte("content-language")) {
+			return &f.language
+		}
+		if bytes.EqualFold(name, []byte("content-location")) {
+			return &f.location
+		}
+	case 19:
+		if bytes.EqualFold(name, []byte("content-description")) {
+			return &f.description
+		}
+		if bytes.EqualFold(name, []byte("content-disposition")) {
+			return &f.disposition
+		}
+	case 25:
+		if bytes.EqualFold(name, []byte("content-transfer-encoding")) {
+			return &f.encoding
+		}
+	}
+	return nil
+}
+
+// headerEnd returns the offset just past the empty line that ends the header
+// block starting at start, or end when there is none (RFC 5322 §2.1). A bare LF
+// is accepted as a line ending so that damaged input still splits somewhere sane.
+func headerEnd(msg []byte, start, end int) int {
+	pos := start
+	for pos < end {
+		if msg[pos] == '\n' {
+			return pos + 1
+		}
+		if msg[pos] == '\r' && pos+1 < end && msg[pos+1] == '\n' {
+			return pos + 2
+		}
+		i := bytes.IndexByte(msg[pos:end], '\n')
+		if i < 0 {
+			return end
+		}
+		pos += i + 1
+	}
+	return end
+}
+
+// fieldLine is one header field: its whole text (first line plus continuation
+// lines, with their line endings) and its name.
+type fieldLine struct {
+	raw  []byte
+	name []byte
+}
+
+// eachField calls fn for every field of header block h. A line that begins with
+// white space continues the previous field (RFC 5322 §2.2.3); a line without a
+// colon is a field whose name is the whole line, so that filters can still pass
+// it through; the empty line ends the block.
+func eachField(h []byte, fn func(fieldLine)) {
+	var cur fieldLine
+	have := false
+	pos := 0
+	for pos < len(h) {
+		next := len(h)
+		if i := bytes.IndexByte(h[pos:], '\n'); i >= 0 {
+			next = pos + i + 1
+		}
+		line := h[pos:next]
+		if isBlankLine(line) {
+			break
+		}
+		if (line[0] == ' ' || line[0] == '\t') && have {
+			cur.raw = h[pos-len(cur.raw) : next]
+		} else {
+			if have {
+				fn(cur)
+			}
+			cur = fieldLine{raw: line, name: fieldName(line)}
+			have = true
+		}
+		pos = next
+	}
+	if have {
+		fn(cur)
+	}
+}
+
+func isBlankLine(line []byte) bool {
+	return len(line) == 0 || line[0] == '\n' || (len(line) >= 2 && line[0] == '\r' && line[1] == '\n')
+}
+
+// fieldName returns the name of a field line: the text before the colon without
+// the white space that obsolete syntax allows before it (RFC 5322 §4.5.8).
+func fieldName(line []byte) []byte {
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		return bytes.TrimRight(line[:i], " \t")
+	}
+	return bytes.TrimSpace(line)
+}
+
+// fieldValue returns the unfolded, trimmed value of a field line.
+func fieldValue(f fieldLine) string {
+	i := bytes.IndexByte(f.raw, ':')
+	if i < 0 {
+		return ""
+	}
+	return unfold(f.raw[i+1:])
+}
+
+// unfold removes every line break (RFC 5322 §2.2.3 unfolding; stray CR or LF
+// bytes go too) and trims surrounding white space.
+func unfold(v []byte) string {
+	v = bytes.Trim(v, " \t\r\n")
+	if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return string(v)
+	}
+	var sb strings.Builder
+	sb.Grow(len(v))
+	for _, c := range v {
+		if c != '\r' && c != '\n' {
+			sb.WriteByte(c)
+		}
+	}
+	return strings.Trim(sb.String(), " \t")
+}
+
+// parseFields reads the fields the walk needs from a header block, looking at
+// no more than maxHeaderAnalysis octets of it.
+func parseFields(h []byte) fields {
+	if len(h) > maxHeaderAnalysis {
+		h = h[:maxHeaderAnalysis]
+	}
+	var f fields
+	eachField(h, func(fl fieldLine) {
+		if bytes.IndexByte(fl.raw, ':') < 0 {
+			return
+		}
+		if s := f.slot(fl.name); s != nil && !s.ok {
+			*s = hval{v: fieldValue(fl), ok: true}
+		}
+	})
+	return f
+}
+
+// FilterHeader returns the header lines of a header block (as stored, ending with the blank
+// line) whose field names are (not=false) or are not (not=true) in fields, plus the final CRLF.
+// Names compare case-insensitively; each field keeps its continuation lines
+// (RFC 3501 §6.4.5 HEADER.FIELDS and HEADER.FIELDS.NOT).
+func FilterHeader(header []byte, fieldNames []string, not bool) []byte {
+	out := make([]byte, 0, 256)
+	eachField(header, func(fl fieldLine) {
+		if nameIn(fl.name, fieldNames) == not {
+			return
+		}
+		out = append(out, fl.raw...)
+		if fl.raw[len(fl.raw)-1] != '\n' {
+			out = append(out, '\r', '\n')
+		}
+	})
+	return append(out, '\r', '\n')
+}
+
+func nameIn(name []byte, names []string) bool {
+	for _, n := range names {
+		if len(n) == len(name) && bytes.EqualFold(name, []byte(n)) {
+			return true
+		}
+		if t := strings.TrimSpace(n); len(t) != len(n) && len(t) == len(name) && bytes.EqualFold(name, []byte(t)) {
+			return true
+		}
+	}
+	return false
+}

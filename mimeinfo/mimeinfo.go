@@ -1,0 +1,55 @@
+// Package mimeinfo analyses a message once, when it is stored, and keeps what
+// IMAP needs from it: ENVELOPE, BODY and BODYSTRUCTURE in wire form (RFC 3501
+// §7.4.2), the decoded header fields SEARCH compares, and the length of the
+// header block. It also extracts body sections for FETCH BODY[section]
+// (RFC 3501 §6.4.5).
+//
+// Every input is assumed hostile: the walk never fails, never panics, nests at
+// most 32 deep, looks at no more than 1 MiB of any header block, analyses at
+// most 4096 parts, and runs in time and memory linear in the message size.
+package mimeinfo
+
+import "time"
+
+// Info is what the store keeps per message body.
+type Info struct {
+	HeaderLen     int    // octets of the top-level header block including the empty line (CRLF) that ends it; = len(msg) if no empty line
+	Envelope      []byte // IMAP ENVELOPE in wire form, RFC 3501 §7.4.2
+	Body          []byte // IMAP BODY (non-extensible form) in wire form
+	BodyStructure []byte // IMAP BODYSTRUCTURE (extensible form) in wire form
+
+	// Header fields decoded to UTF-8 (RFC 2047) for SEARCH; address lists as
+	// written, decoded.
+	Subject, From, To, Cc, Bcc, MessageID, InReplyTo, References string
+
+	Date time.Time // Date: header parsed (RFC 5322, lenient, obsolete forms), zero if missing/unparseable
+}
+
+// Parse analyses a message whose line endings are already CRLF. It never fails
+// and never panics: a malformed message yields a best-effort Info (a broken
+// Content-Type becomes text/plain; charset=us-ascii; a multipart with no parts
+// gets one empty text/plain child, because clients crash on empty multiparts;
+// nesting is capped at depth 32 and deeper parts are treated as opaque leaves;
+// header blocks over 1 MiB are truncated for analysis; part count capped).
+func Parse(msg []byte) *Info {
+	root := walk(msg)
+	f := &root.f
+	info := &Info{
+		HeaderLen:  root.hdrEnd,
+		Subject:    decodeHeader(f.subject.v),
+		From:       decodeHeader(f.from.v),
+		To:         decodeHeader(f.to.v),
+		Cc:         decodeHeader(f.cc.v),
+		Bcc:        decodeHeader(f.bcc.v),
+		MessageID:  decodeHeader(f.messageID.v),
+		InReplyTo:  decodeHeader(f.inReplyTo.v),
+		References: decodeHeader(f.references.v),
+	}
+	if f.date.ok {
+		info.Date = parseDate(f.date.v)
+	}
+	info.Envelope = appendEnvelope(make([]byte, 0, 256), f)
+	info.Body = root.appendBody(make([]byte, 0, 256), msg, false)
+	info.BodyStructure = root.appendBody(make([]byte, 0, 512), msg, true)
+	return info
+}
