@@ -36,6 +36,9 @@ type Parser struct {
 	Continue func() error
 	// MaxLiteral caps a literal used as a string argument.
 	MaxLiteral int64
+	// Ended is set once the final CRLF of the command has been read; the
+	// connection then knows there is nothing left to skip after an error.
+	Ended bool
 }
 
 // Peek returns the next byte without consuming it.

@@ -32,6 +32,9 @@ type Reader struct {
 	// MaxLine caps the non-literal bytes of one line.
 	MaxLine int
 	err     error
+	// small receives the first bytes after the buffer was released, so a
+	// connection blocked waiting for input holds no pooled buffer.
+	small [16]byte
 }
 
 // NewReader returns a Reader on rd with the given line limit.
@@ -68,9 +71,18 @@ func (r *Reader) fill() error {
 		return r.err
 	}
 	if r.bufp == nil {
+		n, err := r.rd.Read(r.small[:])
+		if n == 0 && err == nil {
+			return nil
+		}
+		if n == 0 {
+			return err
+		}
+		r.err = err
 		r.bufp = readBufPool.Get().(*[]byte)
 		r.buf = *r.bufp
-		r.r, r.w = 0, 0
+		r.r, r.w = 0, copy(*r.bufp, r.small[:n])
+		return nil
 	}
 	if r.r > 0 && r.r == r.w {
 		r.r, r.w = 0, 0

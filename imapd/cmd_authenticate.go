@@ -1,0 +1,126 @@
+package imapd
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+
+	"postern/saslsrv"
+)
+
+// maxSASLLine caps one line of a SASL exchange.
+const maxSASLLine = 8 << 10
+
+func init() {
+	register(&command{name: "AUTHENTICATE", states: stateNotAuth, handle: func(c *conn, r *request) error {
+		p := r.p
+		if err := p.SP(); err != nil {
+			return err
+		}
+		mech, err := p.Atom()
+		if err != nil {
+			return err
+		}
+		var initial []byte
+		hasInitial := false
+		if ok, err := p.MaybeSP(); err != nil {
+			return err
+		} else if ok {
+			// SASL-IR (RFC 4959): "=" is an empty initial response.
+			s, err := p.Atom()
+			if err != nil {
+				// Base64 may contain '+' and '/', which are atom chars,
+				// and '=' padding; anything else is a syntax error.
+				return err
+			}
+			hasInitial = true
+			if s != "=" {
+				if initial, err = base64.StdEncoding.DecodeString(s); err != nil {
+					return bad("Initial response is not valid base64")
+				}
+			}
+		}
+		if err := r.end(); err != nil {
+			return err
+		}
+		if !c.plaintextAllowed() {
+			return errPrivacy
+		}
+		var authErr error
+		check := func(user, pass string) error {
+			authErr = c.authenticate(user, pass)
+			return authErr
+		}
+		var srv sasl.Server
+		switch strings.ToUpper(mech) {
+		case "PLAIN":
+			srv = saslsrv.NewPlain(check)
+		case "LOGIN":
+			srv = saslsrv.NewLogin(check)
+		default:
+			return no("Unsupported mechanism %s; use PLAIN or LOGIN", wireSafe(mech))
+		}
+		resp := initial
+		if !hasInitial {
+			resp = nil
+		}
+		for {
+			challenge, done, err := srv.Next(resp)
+			if err != nil {
+				if authErr != nil {
+					return authErr
+				}
+				if errors.Is(err, saslsrv.ErrMalformed) || errors.Is(err, saslsrv.ErrTooLong) || errors.Is(err, saslsrv.ErrAuthzid) {
+					return no("%s", err.Error())
+				}
+				return no("Authentication failed")
+			}
+			if done {
+				break
+			}
+			c.enc.Raw("+ ").Raw(base64.StdEncoding.EncodeToString(challenge)).CRLF()
+			if err := c.enc.Flush(); err != nil {
+				return err
+			}
+			line, err := c.readSASLLine()
+			if err != nil {
+				return err
+			}
+			if line == "*" {
+				return bad("Authentication cancelled")
+			}
+			if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
+				return bad("Response is not valid base64")
+			}
+		}
+		if c.state != stateAuth {
+			return no("Authentication failed")
+		}
+		return c.loggedIn("AUTHENTICATE")
+	}})
+}
+
+// readSASLLine reads one client line of a SASL exchange (RFC 3501 §6.2.2).
+func (c *conn) readSASLLine() (string, error) {
+	var sb strings.Builder
+	c.r.StartLine()
+	for {
+		b, err := c.r.ReadByte()
+		if err != nil {
+			return "", err
+		}
+		if b == '\n' {
+			c.r.StartLine()
+			return strings.TrimSuffix(sb.String(), "\r"), nil
+		}
+		if sb.Len() >= maxSASLLine {
+			if err := c.r.SkipCommand(); err != nil {
+				return "", err
+			}
+			return "", bad("SASL response too long")
+		}
+		sb.WriteByte(b)
+	}
+}

@@ -1,0 +1,29 @@
+package imapd
+
+import (
+	"postern/storage"
+)
+
+// DELETE removes a mailbox and its messages (RFC 3501 §6.3.4). INBOX
+// cannot be deleted; children stay, their parent then shows \Noselect.
+func init() {
+	register(&command{name: "DELETE", states: authOrSel, handle: func(c *conn, r *request) error {
+		if err := r.p.SP(); err != nil {
+			return err
+		}
+		name, err := r.p.Mailbox()
+		if err != nil {
+			return err
+		}
+		if err := r.end(); err != nil {
+			return err
+		}
+		if storage.CanonicalName(name) == "INBOX" {
+			return noCode("CANNOT", "INBOX cannot be deleted")
+		}
+		if err := c.srv.cfg.Store.DeleteMailbox(c.ctx, c.acct.ID, name); err != nil {
+			return mailboxError(name, err)
+		}
+		return nil
+	}})
+}

@@ -1,0 +1,29 @@
+package imapd
+
+// FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8). The work is in fetch.go.
+func init() {
+	register(&command{name: "FETCH", states: onlySelected, noExpunge: true, handle: fetchCommand})
+	register(&command{name: "UID FETCH", states: onlySelected, handle: fetchCommand})
+}
+
+func fetchCommand(c *conn, r *request) error {
+	p := r.p
+	if err := p.SP(); err != nil {
+		return err
+	}
+	set, err := p.NumSet(r.uid)
+	if err != nil {
+		return err
+	}
+	if err := p.SP(); err != nil {
+		return err
+	}
+	items, err := p.FetchItems()
+	if err != nil {
+		return err
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	return c.fetch(set, items, r.uid)
+}

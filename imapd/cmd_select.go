@@ -1,0 +1,83 @@
+package imapd
+
+import (
+	"postern/storage"
+)
+
+func init() {
+	register(&command{name: "SELECT", states: authOrSel, handle: func(c *conn, r *request) error { return selectMailbox(c, r, false) }})
+	register(&command{name: "EXAMINE", states: authOrSel, handle: func(c *conn, r *request) error { return selectMailbox(c, r, true) }})
+}
+
+// selectMailbox is SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2). EXAMINE
+// is read-only: no flag changes, no expunges, and \Recent is left for a
+// read-write session to claim.
+func selectMailbox(c *conn, r *request, readOnly bool) error {
+	if err := r.p.SP(); err != nil {
+		return err
+	}
+	name, err := r.p.Mailbox()
+	if err != nil {
+		return err
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	// A failed SELECT leaves no mailbox selected (§6.3.1).
+	if c.sel != nil {
+		c.deselect()
+	}
+	st := c.srv.cfg.Store
+	mb, err := st.Mailbox(c.ctx, c.acct.ID, name)
+	if err != nil {
+		return mailboxError(name, err)
+	}
+	// Events queued before the view is read describe changes the view
+	// will already contain.
+	c.sub.Drain()
+	msgs, err := st.MessageUIDs(c.ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	s := &selected{id: mb.ID, name: mb.Name, readOnly: readOnly, uidValidity: mb.UIDValidity,
+		uids: make([]uint32, len(msgs))}
+	var firstUnseen uint32
+	for i, m := range msgs {
+		s.uids[i] = m.UID
+		if firstUnseen == 0 && !m.Flags.Has(storage.FlagSeen) {
+			firstUnseen = uint32(i + 1)
+		}
+		if readOnly && m.Recent {
+			s.recent = append(s.recent, m.UID)
+		}
+	}
+	if !readOnly {
+		if s.recent, err = st.ClaimRecent(c.ctx, mb.ID); err != nil {
+			return err
+		}
+	}
+	uidNext := mb.UIDNext
+	if n := len(s.uids); n > 0 && s.uids[n-1] >= uidNext {
+		uidNext = s.uids[n-1] + 1
+	}
+	c.sel = s
+	c.state = stateSelected
+	e := c.enc
+	e.Raw(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`).CRLF()
+	e.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
+	e.Raw("* ").Number(s.recentCount()).Raw(" RECENT").CRLF()
+	if firstUnseen != 0 {
+		e.Raw("* OK [UNSEEN ").Number(firstUnseen).Raw("] First unseen").CRLF()
+	}
+	if readOnly {
+		e.Raw(`* OK [PERMANENTFLAGS ()] Read-only mailbox`).CRLF()
+	} else {
+		e.Raw(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`).CRLF()
+	}
+	e.Raw("* OK [UIDVALIDITY ").Number(s.uidValidity).Raw("] UIDs valid").CRLF()
+	e.Raw("* OK [UIDNEXT ").Number(uidNext).Raw("] Predicted next UID").CRLF()
+	if readOnly {
+		return okCode("READ-ONLY", "EXAMINE completed")
+	}
+	return okCode("READ-WRITE", "SELECT completed")
+}

@@ -1,0 +1,288 @@
+package imapd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+
+	"postern/imapd/internal/wire"
+	"postern/mimeinfo"
+	"postern/storage"
+)
+
+// fetchBatch is how many messages are loaded from the store at a time;
+// nothing is held open while the batch is written to the network.
+const fetchBatch = 500
+
+// fetch answers FETCH from what the store computed at delivery: flags,
+// dates, sizes, ENVELOPE, BODY and BODYSTRUCTURE come from rows; header
+// sections from the stored header block; BODY[] and BODY[TEXT] are
+// streamed chunk by chunk; only part sections read a whole body.
+func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error {
+	s := c.sel
+	ms, ok := s.resolve(set)
+	if !ok {
+		return bad("Invalid message sequence number (the mailbox has %d messages)", len(s.uids))
+	}
+	if uidCmd {
+		req.UID = true // RFC 3501 §6.4.8: UID FETCH always returns UID.
+	}
+	want := storage.FetchWant{Envelope: req.Envelope, Structure: req.Body || req.BodyStructure != nil, Header: req.RFC822Header}
+	setSeen := false
+	for _, sec := range req.BodySection {
+		if len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierHeader {
+			want.Header = true
+		}
+		if !sec.Peek {
+			setSeen = true
+		}
+	}
+	if req.RFC822 || req.RFC822Text {
+		setSeen = true
+	}
+	// \Seen is set by a body fetch only in a read-write mailbox
+	// (RFC 3501 §6.4.5; EXAMINE is read-only, §6.3.2).
+	setSeen = setSeen && !s.readOnly
+	st := c.srv.cfg.Store
+	for start := 0; start < len(ms); start += fetchBatch {
+		batch := ms[start:min(start+fetchBatch, len(ms))]
+		rows, err := st.FetchMessages(c.ctx, s.id, uidsOf(batch), want)
+		if err != nil {
+			return err
+		}
+		if setSeen {
+			var unseen []uint32
+			for _, m := range rows {
+				if !m.Flags.Has(storage.FlagSeen) {
+					unseen = append(unseen, m.UID)
+				}
+			}
+			if len(unseen) > 0 {
+				changes, err := st.StoreFlags(c.ctx, s.id, unseen, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
+				if err != nil {
+					return err
+				}
+				for _, ch := range changes {
+					for i := range rows {
+						if rows[i].UID == ch.UID {
+							rows[i].Flags = ch.Flags
+						}
+					}
+				}
+			}
+		}
+		j := 0
+		for i := range rows {
+			m := &rows[i]
+			for j < len(batch) && batch[j].uid != m.UID {
+				j++
+			}
+			if j == len(batch) {
+				break
+			}
+			if err := c.writeFetch(batch[j].seq, m, req, setSeen); err != nil {
+				return err
+			}
+		}
+		if err := c.enc.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, withFlags bool) error {
+	e := c.enc
+	e.Raw("* ").Number(seq).Raw(" FETCH (")
+	sp := false
+	item := func(name string) {
+		if sp {
+			e.SP()
+		}
+		sp = true
+		e.Raw(name)
+	}
+	if req.UID {
+		item("UID ")
+		e.Number(m.UID)
+	}
+	if req.Flags || withFlags {
+		item("FLAGS ")
+		c.writeFlags(m.Flags, c.sel.isRecent(m.UID))
+	}
+	if req.InternalDate {
+		item("INTERNALDATE ")
+		e.DateTime(m.InternalDate)
+	}
+	if req.RFC822Size {
+		item("RFC822.SIZE ")
+		e.Number64(uint64(m.Size))
+	}
+	if req.Envelope {
+		item("ENVELOPE ")
+		e.Bytes(m.Envelope)
+	}
+	if req.Body {
+		item("BODY ")
+		e.Bytes(m.Body)
+	}
+	if req.BodyStructure != nil {
+		item("BODYSTRUCTURE ")
+		e.Bytes(m.BodyStructure)
+	}
+	var whole []byte // a part section's message, read once
+	if req.RFC822Header {
+		item("RFC822.HEADER ")
+		e.Literal(m.Header)
+	}
+	if req.RFC822Text {
+		item("RFC822.TEXT ")
+		if err := c.streamBody(m, m.HeaderLen, m.Size-m.HeaderLen); err != nil {
+			return err
+		}
+	}
+	if req.RFC822 {
+		item("RFC822 ")
+		if err := c.streamBody(m, 0, m.Size); err != nil {
+			return err
+		}
+	}
+	for _, sec := range req.BodySection {
+		item("BODY[")
+		writeSectionName(e, sec)
+		e.Byte(']')
+		if sec.Partial != nil {
+			e.Byte('<').Number64(uint64(sec.Partial.Offset)).Byte('>')
+		}
+		e.SP()
+		if len(sec.Part) == 0 {
+			switch sec.Specifier {
+			case imap.PartSpecifierNone:
+				off, n := partial(sec.Partial, m.Size)
+				if err := c.streamBody(m, off, n); err != nil {
+					return err
+				}
+				continue
+			case imap.PartSpecifierText:
+				off, n := partial(sec.Partial, m.Size-m.HeaderLen)
+				if err := c.streamBody(m, m.HeaderLen+off, n); err != nil {
+					return err
+				}
+				continue
+			case imap.PartSpecifierHeader:
+				data := m.Header
+				if sec.HeaderFields != nil {
+					data = mimeinfo.FilterHeader(m.Header, sec.HeaderFields, false)
+				} else if sec.HeaderFieldsNot != nil {
+					data = mimeinfo.FilterHeader(m.Header, sec.HeaderFieldsNot, true)
+				}
+				off, n := partial(sec.Partial, int64(len(data)))
+				e.Literal(data[off : off+n])
+				continue
+			}
+		}
+		if whole == nil {
+			var err error
+			if whole, err = c.srv.cfg.Store.ReadBody(c.ctx, m.BodyID); err != nil {
+				if !errors.Is(err, storage.ErrNotFound) {
+					return err
+				}
+				whole = []byte{}
+			}
+		}
+		spec := string(sec.Specifier)
+		fields := sec.HeaderFields
+		if sec.HeaderFields != nil {
+			spec = "HEADER.FIELDS"
+		} else if sec.HeaderFieldsNot != nil {
+			spec, fields = "HEADER.FIELDS.NOT", sec.HeaderFieldsNot
+		}
+		data, ok := mimeinfo.Section(whole, sec.Part, spec, fields)
+		if !ok {
+			// RFC 3501 §6.4.5 leaves a missing part open; an empty string
+			// is what most servers answer and what clients accept.
+			data = nil
+		}
+		off, n := partial(sec.Partial, int64(len(data)))
+		e.Literal(data[off : off+n])
+	}
+	e.Raw(")").CRLF()
+	return nil
+}
+
+// partial clips a <offset.size> request to a section of the given size.
+func partial(p *imap.SectionPartial, size int64) (off, n int64) {
+	if p == nil {
+		return 0, size
+	}
+	off = min(p.Offset, size)
+	n = min(p.Size, size-off)
+	return off, n
+}
+
+// streamBody writes bytes [off, off+n) of the stored message as a literal,
+// reading it chunk by chunk.
+func (c *conn) streamBody(m *storage.Message, off, n int64) error {
+	if n <= 0 {
+		c.enc.Raw(`""`)
+		return nil
+	}
+	br, err := c.srv.cfg.Store.OpenBody(context.Background(), m.BodyID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			// Expunged and purged since the batch was read.
+			c.enc.Raw(`""`)
+			return nil
+		}
+		return err
+	}
+	defer br.Close()
+	var r io.Reader = br
+	if off > 0 || n < br.Size() {
+		r = io.NewSectionReader(br, off, n)
+	}
+	if err := c.enc.LiteralFrom(r, n); err != nil {
+		if c.enc.Err() != nil {
+			return err
+		}
+		// The literal was padded to keep the stream in step.
+		c.srv.log.Warn("imap body read failed mid-literal", "user", c.acct.Address, "uid", m.UID, "err", err)
+	}
+	return nil
+}
+
+func writeSectionName(e *wire.Encoder, sec *imap.FetchItemBodySection) {
+	parts := make([]string, len(sec.Part))
+	for i, p := range sec.Part {
+		parts[i] = strconv.Itoa(p)
+	}
+	e.Raw(strings.Join(parts, "."))
+	if sec.Specifier == imap.PartSpecifierNone {
+		return
+	}
+	if len(parts) > 0 {
+		e.Byte('.')
+	}
+	fields := sec.HeaderFields
+	switch {
+	case sec.HeaderFields != nil:
+		e.Raw("HEADER.FIELDS (")
+	case sec.HeaderFieldsNot != nil:
+		e.Raw("HEADER.FIELDS.NOT (")
+		fields = sec.HeaderFieldsNot
+	default:
+		e.Raw(string(sec.Specifier))
+		return
+	}
+	for i, f := range fields {
+		if i > 0 {
+			e.SP()
+		}
+		e.AString(f)
+	}
+	e.Byte(')')
+}

@@ -1,0 +1,140 @@
+package imapd
+
+import (
+	"slices"
+
+	"postern/storage"
+)
+
+// poll turns the store's events into untagged responses for this session
+// (RFC 3501 §7: EXISTS, RECENT, EXPUNGE, FETCH FLAGS), keeping the view in
+// step with what the client has been told. With allowExpunge false (during
+// FETCH, STORE and SEARCH, §7.4.1) it stops at the first expunge of a
+// message in the view and keeps that event and every later one for the
+// next poll, so the client never sees a sequence number it cannot map.
+func (c *conn) poll(allowExpunge bool) {
+	if c.sub == nil {
+		return
+	}
+	if ev := c.sub.Drain(); len(ev) > 0 {
+		c.pending = append(c.pending, ev...)
+	}
+	if len(c.pending) == 0 {
+		return
+	}
+	claim := false
+	i := 0
+loop:
+	for ; i < len(c.pending); i++ {
+		e := &c.pending[i]
+		s := c.sel
+		if s == nil || e.MailboxID != s.id {
+			continue
+		}
+		switch e.Kind {
+		case storage.EventAppend:
+			added := false
+			for _, u := range e.UIDs {
+				if n := len(s.uids); n == 0 || u > s.uids[n-1] {
+					s.uids = append(s.uids, u)
+					added = true
+				} else if j, ok := slices.BinarySearch(s.uids, u); !ok {
+					s.uids = slices.Insert(s.uids, j, u)
+					added = true
+				}
+			}
+			if added {
+				c.enc.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
+				if !s.readOnly {
+					claim = true
+				}
+			}
+		case storage.EventExpunge:
+			if !allowExpunge {
+				for _, u := range e.UIDs {
+					if s.seqOf(u) != 0 {
+						break loop
+					}
+				}
+			}
+			// Sequence numbers shift down after each EXPUNGE, so
+			// each is reported against the view as it is then.
+			for _, u := range e.UIDs {
+				if j, ok := slices.BinarySearch(s.uids, u); ok {
+					c.enc.Raw("* ").Number(uint32(j + 1)).Raw(" EXPUNGE").CRLF()
+					s.uids = slices.Delete(s.uids, j, j+1)
+				}
+				if j, ok := slices.BinarySearch(s.recent, u); ok {
+					s.recent = slices.Delete(s.recent, j, j+1)
+				}
+			}
+		case storage.EventFlags:
+			if e.Origin == c.origin {
+				// Our own STORE or \Seen was reported with the command.
+				continue
+			}
+			for k, u := range e.UIDs {
+				if seq := s.seqOf(u); seq != 0 && k < len(e.Flags) {
+					c.enc.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(u).Raw(" FLAGS ")
+					c.writeFlags(e.Flags[k], s.isRecent(u))
+					c.enc.Raw(")").CRLF()
+				}
+			}
+		case storage.EventMailboxRename:
+			s.name = e.NewName
+		case storage.EventMailboxDelete:
+			// Nothing in RFC 3501 lets a server un-select a mailbox; end
+			// the session rather than serve a mailbox that is gone.
+			c.bye("The selected mailbox was deleted")
+			c.sel = nil
+			i = len(c.pending)
+			break loop
+		}
+	}
+	if i >= len(c.pending) {
+		c.pending = nil
+	} else {
+		c.pending = slices.Clone(c.pending[i:])
+	}
+	if claim && c.sel != nil {
+		// New messages become \Recent for the first session told of
+		// them (RFC 3501 §2.3.2); the store decides which one that is.
+		c.enc.Flush()
+		if uids, err := c.srv.cfg.Store.ClaimRecent(c.ctx, c.sel.id); err == nil && len(uids) > 0 {
+			c.sel.addRecent(uids)
+			c.enc.Raw("* ").Number(c.sel.recentCount()).Raw(" RECENT").CRLF()
+		}
+	}
+}
+
+// writeFlags writes a parenthesised flag list, with \Recent when the
+// session holds the message as recent.
+func (c *conn) writeFlags(fs storage.FlagSet, recent bool) {
+	c.enc.Byte('(')
+	first := true
+	for _, n := range fs.Names() {
+		if !first {
+			c.enc.SP()
+		}
+		first = false
+		c.enc.Raw(n)
+	}
+	if recent {
+		if !first {
+			c.enc.SP()
+		}
+		c.enc.Raw(`\Recent`)
+	}
+	c.enc.Byte(')')
+}
+
+// deselect leaves the selected state; events still queued for the old
+// mailbox are dropped with it.
+func (c *conn) deselect() {
+	c.sel = nil
+	c.pending = nil
+	if c.sub != nil {
+		c.sub.Drain()
+	}
+	c.state = stateAuth
+}
