@@ -91,6 +91,41 @@ CREATE TABLE messages (
 ) WITHOUT ROWID;
 CREATE INDEX messages_body ON messages(body_id);
 `,
+	// 2: the outbound queue. One entry per message and recipient domain; the body
+	// is shared with local copies through bodies.refs.
+	`
+CREATE TABLE queue (
+	id           INTEGER PRIMARY KEY,
+	msg_id       TEXT NOT NULL DEFAULT '',
+	domain       TEXT NOT NULL COLLATE NOCASE,
+	sender       TEXT NOT NULL,
+	body_id      INTEGER NOT NULL REFERENCES bodies(id),
+	envid        TEXT NOT NULL DEFAULT '',
+	ret          TEXT NOT NULL DEFAULT '',
+	utf8         INTEGER NOT NULL DEFAULT 0,
+	require_tls  INTEGER NOT NULL DEFAULT 0,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_attempt INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX queue_due ON queue(next_attempt);
+
+-- status: 0 pending, 1 delivered, 2 failed (permanently).
+CREATE TABLE queue_rcpts (
+	queue_id   INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+	n          INTEGER NOT NULL,
+	address    TEXT NOT NULL,
+	notify     TEXT NOT NULL DEFAULT '',
+	orcpt      TEXT NOT NULL DEFAULT '',
+	status     INTEGER NOT NULL DEFAULT 0,
+	code       INTEGER NOT NULL DEFAULT 0,
+	error      TEXT NOT NULL DEFAULT '',
+	delay_sent INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (queue_id, n)
+) WITHOUT ROWID;
+`,
 }
 
 func migrate(db *sql.DB) error {
