@@ -30,6 +30,7 @@ type env struct {
 	tlsAddr   string // implicit TLS listener
 	clientTLS *tls.Config
 	served    chan error
+	serving   int
 }
 
 // testLogger writes server logs only with -v, to keep failures readable.
@@ -73,7 +74,7 @@ func (e *env) start(tweak ...func(*Config)) {
 		Store:               e.st,
 		Hostname:            "pop.example.test",
 		TLS:                 srvTLS,
-		Limiter:             authlimit.New(authlimit.Options{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
+		Limiter:             authlimit.New(authlimit.Options{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Logger: testLogger(t)}),
 		PlaintextOnLoopback: true,
 		Logger:              testLogger(t),
 	}
@@ -91,8 +92,14 @@ func (e *env) start(tweak ...func(*Config)) {
 	}
 	e.addr, e.tlsAddr = l.Addr().String(), lt.Addr().String()
 	e.served = make(chan error, 2)
+	e.serving = 1
 	go func() { e.served <- e.srv.Serve(l) }()
-	go func() { e.served <- e.srv.ServeTLS(lt) }()
+	if cfg.TLS != nil {
+		e.serving++
+		go func() { e.served <- e.srv.ServeTLS(lt) }()
+	} else {
+		lt.Close()
+	}
 }
 
 func (e *env) stop() {
@@ -101,7 +108,7 @@ func (e *env) stop() {
 	if err := e.srv.Shutdown(ctx); err != nil {
 		e.t.Errorf("Shutdown: %v", err)
 	}
-	for range 2 {
+	for range e.serving {
 		if err := <-e.served; err != nil {
 			e.t.Errorf("Serve returned %v after Shutdown, want nil", err)
 		}
@@ -297,4 +304,9 @@ func (c *client) retrBytes(n int) string {
 	c.t.Helper()
 	c.do("RETR %d", n)
 	return strings.Join(c.lines(), "\r\n") + "\r\n"
+}
+
+func newTextproto(c net.Conn) *textproto.Conn {
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return textproto.NewConn(c)
 }
