@@ -1,0 +1,137 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"postern/storage"
+)
+
+// Envelope is one accepted SMTP transaction.
+type Envelope struct {
+	From       string   // reverse-path; "" is <>
+	Recipients []string // forward-paths as accepted at RCPT, for the FOR clause
+	Local      []storage.Account
+	Remote     []Recipient
+	Return     string // DSN RET
+	EnvelopeID string // DSN ENVID
+	UTF8       bool
+	RequireTLS bool
+	Trace      Trace
+}
+
+// Delivered describes a stored message.
+type Delivered struct {
+	ID      string
+	Size    int64 // of the stored local copy, header fields included
+	Results []storage.AppendResult
+}
+
+// ReadError wraps a failure to read the message from the client (a broken
+// connection, a timeout, a refused line ending). Nothing was stored.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "reading message: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// QueueError wraps a refusal or failure of the outbound Queue. Nothing was
+// stored locally.
+type QueueError struct{ Err error }
+
+func (e *QueueError) Error() string { return "queueing for remote delivery: " + e.Err.Error() }
+func (e *QueueError) Unwrap() error { return e.Err }
+
+// StoreError wraps a failure to store the local copies. The store's Append is
+// atomic, so no recipient got the message.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return "storing message: " + e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// errRecorder remembers the first read error of the client's stream, so that
+// Deliver can tell it apart from its own failures.
+type errRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// Deliver reads the message from raw and delivers it: the Received header is
+// prepended for every copy and Return-Path for the local ones; the body is
+// prepared once, outside any lock; remote recipients go to the Queue first,
+// then one Append stores a copy in the INBOX of each local account, all in
+// one transaction that is durable (fsync'd through the store's group commit)
+// before Deliver returns. maxBytes caps the message as received (0: no cap).
+//
+// If the queue accepted the remote copy and storing the local ones then
+// fails, the remote copy stays queued; the caller answers 451 and a retrying
+// sender may cause a second remote copy, never a lost one.
+func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxBytes int64) (Delivered, error) {
+	if env.Trace.ID == "" {
+		env.Trace.ID = NewID()
+	}
+	env.Trace.UTF8 = env.UTF8
+	received := env.Trace.Received(env.Recipients)
+	returnPath := ReturnPath(env.From)
+	head := returnPath + received
+	limit := int64(0)
+	if maxBytes > 0 {
+		limit = maxBytes + int64(len(head))
+	}
+	rec := &errRecorder{r: raw}
+	body, err := storage.PrepareBody(io.MultiReader(strings.NewReader(head), rec), limit)
+	if rec.err != nil {
+		return Delivered{ID: env.Trace.ID}, &ReadError{Err: rec.err}
+	}
+	if err != nil {
+		return Delivered{ID: env.Trace.ID}, &ReadError{Err: err}
+	}
+	d := Delivered{ID: env.Trace.ID, Size: body.Size()}
+
+	if len(env.Remote) > 0 {
+		// The outbound copy carries no Return-Path: the final delivery
+		// elsewhere adds its own (RFC 5321 §4.4).
+		out := &Outbound{
+			ID:         env.Trace.ID,
+			From:       env.From,
+			Recipients: env.Remote,
+			Body:       storage.NewBody(body.Bytes()[len(returnPath):]),
+			Return:     env.Return,
+			EnvelopeID: env.EnvelopeID,
+			UTF8:       env.UTF8,
+			RequireTLS: env.RequireTLS,
+		}
+		if err := r.queue.Enqueue(ctx, out); err != nil {
+			return d, &QueueError{Err: err}
+		}
+	}
+
+	items := make([]storage.AppendItem, 0, len(env.Local))
+	seen := make(map[int64]bool, len(env.Local))
+	for _, a := range env.Local {
+		if seen[a.ID] {
+			continue
+		}
+		seen[a.ID] = true
+		// Mailbox "" is INBOX; \Recent is set by the store and left to IMAP.
+		items = append(items, storage.AppendItem{AccountID: a.ID, Body: body})
+	}
+	if len(items) == 0 {
+		return d, nil
+	}
+	res, err := r.store.Append(ctx, items)
+	if err != nil {
+		return d, &StoreError{Err: fmt.Errorf("%d recipient(s): %w", len(items), err)}
+	}
+	d.Results = res
+	return d, nil
+}

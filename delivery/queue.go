@@ -1,0 +1,54 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+
+	"postern/storage"
+)
+
+// ErrOutboundDisabled is what NoQueue answers: this server cannot deliver to
+// remote domains yet. The SMTP layer replies 451 4.3.0, a temporary failure,
+// so that the sender keeps the message instead of losing it.
+var ErrOutboundDisabled = errors.New("outbound delivery is not enabled yet")
+
+// Recipient is one remote recipient with its DSN parameters (RFC 3461 §4),
+// kept for the outbound side, which reports delivery status with them.
+type Recipient struct {
+	Address string
+	Notify  []string // NEVER, or some of SUCCESS, FAILURE, DELAY; nil if not given
+	ORCPT   string   // original recipient as "type;address", "" if not given
+}
+
+// Outbound is a message for remote recipients.
+type Outbound struct {
+	ID         string // the transaction id, as in the Received header
+	From       string // reverse-path; "" is the null sender <>
+	Recipients []Recipient
+	Body       *storage.Body // with the Received header, without Return-Path
+	Return     string        // DSN RET: "FULL", "HDRS" or ""
+	EnvelopeID string        // DSN ENVID, "" if not given
+	UTF8       bool          // the sender used SMTPUTF8 (RFC 6531)
+	RequireTLS bool          // REQUIRETLS (RFC 8689)
+}
+
+// Queue takes messages for remote recipients. An implementation must store a
+// message durably before Enqueue returns: the SMTP layer acknowledges the
+// message with 250 right after.
+type Queue interface {
+	// Accept is asked at RCPT time whether mail from `from` to the remote
+	// recipient can be queued. An error refuses that recipient only.
+	Accept(ctx context.Context, from string, rcpt Recipient) error
+	// Enqueue stores msg for delivery.
+	Enqueue(ctx context.Context, msg *Outbound) error
+}
+
+// NoQueue is the Queue used until outbound delivery exists. It refuses every
+// remote recipient with ErrOutboundDisabled.
+type NoQueue struct{}
+
+// Accept implements Queue.
+func (NoQueue) Accept(context.Context, string, Recipient) error { return ErrOutboundDisabled }
+
+// Enqueue implements Queue.
+func (NoQueue) Enqueue(context.Context, *Outbound) error { return ErrOutboundDisabled }

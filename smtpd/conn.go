@@ -1,0 +1,145 @@
+package smtpd
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// errReadTimeout replaces a read timeout on a connection, and stays: every
+// later read fails the same way. go-smtp sets one read deadline per command
+// line, so a timeout can fire in the middle of a DATA body or a BDAT chunk;
+// with a plain net.Error it would answer 554 and then read the rest of the
+// body as commands. Being an *smtp.SMTPError it is answered as a temporary
+// 421, and being sticky no byte after it is ever parsed.
+var errReadTimeout = &smtp.SMTPError{
+	Code:         421,
+	EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+	Message:      "Timeout reading from connection, closing",
+}
+
+// trackingListener wraps every accepted connection in a trackedConn.
+type trackingListener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, srv: l.srv, start: time.Now()}
+	l.srv.mu.Lock()
+	l.srv.conns[tc] = struct{}{}
+	draining := l.srv.shutdown
+	l.srv.mu.Unlock()
+	if draining {
+		tc.drain()
+	}
+	l.srv.log.Info("connection opened", "remote", c.RemoteAddr().String(), "local", c.LocalAddr().String())
+	return tc, nil
+}
+
+// trackedConn is the raw connection under go-smtp (and under TLS). It logs
+// the connection's end, makes read timeouts final (errReadTimeout), and lets
+// the server end a connection cleanly between commands: after stopReading or
+// during shutdown, the next read returns io.EOF, which go-smtp takes as the
+// client having left.
+type trackedConn struct {
+	net.Conn
+	srv   *Server
+	start time.Time
+
+	user     atomic.Pointer[string]
+	tlsName  atomic.Pointer[string]
+	messages atomic.Int64
+
+	timedOut atomic.Bool
+	eof      atomic.Bool // stop reading: the next read is io.EOF
+	draining atomic.Bool // shutting down: end the connection once idle
+	busy     atomic.Bool // a message is being received
+
+	closeOnce sync.Once
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.eof.Load() || (c.draining.Load() && !c.busy.Load()) {
+		return 0, io.EOF
+	}
+	if c.timedOut.Load() {
+		return 0, errReadTimeout
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			if c.draining.Load() && !c.busy.Load() {
+				return n, io.EOF // woken by drain
+			}
+			c.timedOut.Store(true)
+			return n, errReadTimeout
+		}
+	}
+	return n, err
+}
+
+// stopReading makes the next read return io.EOF, so that go-smtp writes the
+// reply it is about to write and then closes the connection.
+func (c *trackedConn) stopReading() { c.eof.Store(true) }
+
+// drain is called at shutdown: an idle connection is woken from its read
+// and ends; a busy one ends after its transaction.
+func (c *trackedConn) drain() {
+	c.draining.Store(true)
+	if !c.busy.Load() {
+		c.Conn.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *trackedConn) setUser(u string)   { c.user.Store(&u) }
+func (c *trackedConn) setTLS(name string) { c.tlsName.Store(&name) }
+func (c *trackedConn) delivered()         { c.messages.Add(1) }
+func (c *trackedConn) setBusy(b bool)     { c.busy.Store(b) }
+func loadString(p *atomic.Pointer[string]) string {
+	if s := p.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+		c.srv.log.Info("connection closed",
+			"remote", c.RemoteAddr().String(),
+			"user", loadString(&c.user),
+			"tls", loadString(&c.tlsName),
+			"messages", c.messages.Load(),
+			"duration", time.Since(c.start).Round(time.Millisecond))
+	})
+	return err
+}
+
+// trackedOf finds the trackedConn under c, through TLS.
+func trackedOf(c net.Conn) *trackedConn {
+	for range 8 {
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+// Package smtpd is Postern's SMTP front end, built on go-smtp: the MX
+// listener that receives mail for the served domains from the internet, and
+// the submission listeners where authenticated users send mail. Both hand
+// accepted messages to package delivery, and answer 250 to DATA or BDAT only
+// once every local copy is durably stored.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"postern/authlimit"
+	"postern/delivery"
+	"postern/storage"
+)
+
+// Defaults for zero Config fields.
+const (
+	// DefaultReadTimeout is long because go-smtp applies it to the whole DATA
+	// upload, not to each read (a slow but steady sender must get through).
+	DefaultReadTimeout  = 10 * time.Minute
+	DefaultWriteTimeout = time.Minute
+	// DefaultMaxLineLength is RFC 5321 §4.5.3.1.4's 512 for a command line,
+	// with room for ESMTP parameters; go-smtp answers 500 5.4.0 and closes
+	// the connection on a longer line.
+	DefaultMaxLineLength = 2000
+	// DefaultMaxErrors caps refused commands and recipients per connection;
+	// past it the connection is closed with 421.
+	DefaultMaxErrors = 20
+)
+
+// Config is what an SMTP server needs. Store and Hostname are required.
+type Config struct {
+	Store               *storage.Store
+	Hostname            string
+	TLS                 *tls.Config        // STARTTLS and implicit TLS; nil offers no TLS
+	Limiter             *authlimit.Limiter // login throttling; nil makes a private one
+	PlaintextOnLoopback bool               // allow AUTH without TLS from loopback
+	Logger              *slog.Logger
+
+	Domains         []string       // served domains
+	MaxMessageBytes int64          // SIZE; 0 means no limit
+	MaxRecipients   int            // per transaction; 0 means no limit
+	Queue           delivery.Queue // remote recipients; nil refuses them (451 4.3.0)
+
+	ReadTimeout   time.Duration
+	WriteTimeout  time.Duration
+	MaxLineLength int
+	MaxErrors     int
+}
+
+// Server is one SMTP service (MX or submission) on any number of listeners.
+type Server struct {
+	cfg        Config
+	submission bool
+	router     *delivery.Router
+	smtp       *smtp.Server
+	log        *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*trackedConn]struct{}
+	shutdown bool
+}
+
+// NewMX returns the server for mail from the internet: STARTTLS offered, no
+// AUTH, recipients only in the served domains, never a relay.
+func NewMX(cfg Config) *Server { return newServer(cfg, false) }
+
+// NewSubmission returns the server for users' mail clients: AUTH PLAIN and
+// LOGIN (after TLS, or on loopback if allowed), the sender must belong to the
+// authenticated account, remote recipients go to the outbound queue.
+func NewSubmission(cfg Config) *Server { return newServer(cfg, true) }
+
+func newServer(cfg Config, submission bool) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = authlimit.New(authlimit.Options{Logger: cfg.Logger})
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = DefaultMaxLineLength
+	}
+	if cfg.MaxErrors <= 0 {
+		cfg.MaxErrors = DefaultMaxErrors
+	}
+	name := "smtp"
+	if submission {
+		name = "submission"
+	}
+	s := &Server{
+		cfg:        cfg,
+		submission: submission,
+		router:     delivery.NewRouter(cfg.Store, cfg.Domains, cfg.Queue),
+		log:        cfg.Logger.With("proto", name),
+		conns:      map[*trackedConn]struct{}{},
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = cfg.Hostname
+	srv.TLSConfig = cfg.TLS
+	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	srv.MaxRecipients = cfg.MaxRecipients
+	srv.MaxLineLength = cfg.MaxLineLength
+	srv.ReadTimeout = cfg.ReadTimeout
+	srv.WriteTimeout = cfg.WriteTimeout
+	srv.EnableSMTPUTF8 = true
+	srv.EnableDSN = true
+	// AUTH is offered per session (see session.AuthMechanisms): go-smtp's
+	// own rule would either never or always allow it without TLS.
+	srv.AllowInsecureAuth = submission && cfg.PlaintextOnLoopback
+	srv.ErrorLog = log.New(&slogWriter{s.log}, "", 0)
+	s.smtp = srv
+	return s
+}
+
+// Serve accepts plain connections on l (STARTTLS is offered when TLS is
+// configured). It returns nil after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	return s.serve(&trackingListener{Listener: l, srv: s})
+}
+
+// ServeTLS accepts implicit-TLS connections on l (RFC 8314 §3.3, port 465).
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("smtpd: ServeTLS needs Config.TLS")
+	}
+	// The tracking wrapper goes under TLS: go-smtp recognises TLS only by a
+	// bare *tls.Conn.
+	return s.serve(tls.NewListener(&trackingListener{Listener: l, srv: s}, s.cfg.TLS))
+}
+
+func (s *Server) serve(l net.Listener) error {
+	s.mu.Lock()
+	closed := s.shutdown
+	s.mu.Unlock()
+	if closed {
+		l.Close()
+		return nil
+	}
+	err := s.smtp.Serve(l)
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, closes idle connections, lets transactions in
+// progress finish until ctx ends, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	for c := range s.conns {
+		c.drain()
+	}
+	s.mu.Unlock()
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.smtp.Close()
+		return nil
+	}
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// slogWriter carries go-smtp's internal error log into slog.
+type slogWriter struct{ l *slog.Logger }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("smtp server", "msg", string(trimNL(p)))
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+var _ io.Writer = (*slogWriter)(nil)

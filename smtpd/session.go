@@ -1,0 +1,228 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"postern/delivery"
+	"postern/storage"
+	"postern/tlsutil"
+)
+
+// lookupTimeout bounds the store reads behind one MAIL or RCPT.
+const lookupTimeout = 30 * time.Second
+
+// session is one SMTP session: go-smtp makes one at EHLO, and a new one after
+// STARTTLS. The MX listener uses it as is; submission wraps it in
+// authSession, which adds AUTH.
+type session struct {
+	srv      *Server
+	conn     *smtp.Conn
+	tc       *trackedConn // nil only if the listener was not ours
+	remote   netip.Addr
+	loopback bool
+	tls      *tls.ConnectionState
+
+	// mu guards everything below: with BDAT, go-smtp runs Data in its own
+	// goroutine and may call Reset from the connection's goroutine meanwhile.
+	mu       sync.Mutex
+	account  *storage.Account
+	errors   int
+	from     string
+	haveFrom bool
+	mailOpts smtp.MailOptions
+	rcpts    []string
+	local    []storage.Account
+	remoteTo []delivery.Recipient
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	sess := &session{srv: s, conn: c, tc: trackedOf(c.Conn())}
+	if ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String()); err == nil {
+		sess.remote = ap.Addr().Unmap()
+	}
+	sess.loopback = tlsutil.IsLoopback(c.Conn().RemoteAddr())
+	if st, ok := c.TLSConnectionState(); ok {
+		sess.tls = &st
+		if sess.tc != nil {
+			sess.tc.setTLS(tls.VersionName(st.Version))
+		}
+	}
+	if s.submission {
+		return &authSession{session: sess}, nil
+	}
+	return sess, nil
+}
+
+// refuse counts a refused command; past Config.MaxErrors the reply becomes
+// 421 and the connection ends after it. mu must be held.
+func (s *session) refuse(err *smtp.SMTPError) error {
+	s.errors++
+	if s.errors >= s.srv.cfg.MaxErrors {
+		if s.tc != nil {
+			s.tc.stopReading()
+		}
+		s.srv.log.Warn("too many errors, closing", "remote", s.remote.String(), "errors", s.errors)
+		return errTooManyErrs
+	}
+	return err
+}
+
+// Reset implements smtp.Session: it forgets the transaction, not the login.
+func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetLocked()
+}
+
+func (s *session) resetLocked() {
+	s.from, s.haveFrom = "", false
+	s.mailOpts = smtp.MailOptions{}
+	s.rcpts, s.local, s.remoteTo = nil, nil, nil
+}
+
+// Logout implements smtp.Session. The connection's close is logged by the
+// trackedConn.
+func (s *session) Logout() error { return nil }
+
+// Mail implements smtp.Session.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv.draining() {
+		return errShuttingDown
+	}
+	s.resetLocked()
+	if hasControl(from) {
+		return s.refuse(errBadSender)
+	}
+	if s.srv.submission {
+		if s.account == nil {
+			return s.refuse(errAuthRequired)
+		}
+		if from == "" {
+			return s.refuse(errNullSender)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		ok, err := s.srv.router.Owns(ctx, *s.account, from)
+		if err != nil {
+			s.srv.log.Error("sender lookup failed", "from", from, "err", err)
+			return errTempLookup
+		}
+		if !ok {
+			s.srv.log.Info("sender refused", "user", s.account.Address, "from", from, "remote", s.remote.String())
+			return s.refuse(errNotYours)
+		}
+	}
+	s.from, s.haveFrom = from, true
+	if opts != nil {
+		s.mailOpts = *opts
+	}
+	return nil
+}
+
+// Rcpt implements smtp.Session. Every recipient is decided here, at RCPT
+// time, never after DATA.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hasControl(to) {
+		return s.refuse(errBadRcpt)
+	}
+	rcpt := delivery.Recipient{Address: to}
+	if opts != nil {
+		for _, n := range opts.Notify {
+			rcpt.Notify = append(rcpt.Notify, string(n))
+		}
+		if opts.OriginalRecipient != "" {
+			rcpt.ORCPT = string(opts.OriginalRecipientType) + ";" + opts.OriginalRecipient
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	r := s.srv.router
+	if !r.IsLocal(to) {
+		// The MX never relays, whatever the sender claims (RFC 5321 §3.6.2).
+		if !s.srv.submission {
+			s.srv.log.Info("relay refused", "remote", s.remote.String(), "from", s.from, "to", to)
+			return s.refuse(errRelayDenied)
+		}
+		if err := r.Queue().Accept(ctx, s.from, rcpt); err != nil {
+			return s.queueRefusal(err)
+		}
+		s.addRecipient(to, nil, []delivery.Recipient{rcpt})
+		return nil
+	}
+	res, err := r.Resolve(ctx, to)
+	switch {
+	case errors.Is(err, delivery.ErrUnknownUser):
+		return s.refuse(errUnknownUser)
+	case errors.Is(err, delivery.ErrDisabled):
+		return s.refuse(errDisabled)
+	case errors.Is(err, delivery.ErrAliasLoop):
+		s.srv.log.Warn("alias loop", "rcpt", to)
+		return s.refuse(errAliasLoop)
+	case errors.Is(err, delivery.ErrBadAddress):
+		return s.refuse(errBadRcpt)
+	case err != nil:
+		s.srv.log.Error("recipient lookup failed", "rcpt", to, "err", err)
+		return errTempLookup
+	}
+	if len(res.Dangling) > 0 {
+		s.srv.log.Warn("alias targets lead nowhere", "rcpt", to, "targets", res.Dangling)
+	}
+	// An alias that forwards to remote addresses needs the outbound queue.
+	var remote []delivery.Recipient
+	for _, addr := range res.Remote {
+		fwd := delivery.Recipient{Address: addr, Notify: rcpt.Notify, ORCPT: rcpt.ORCPT}
+		if fwd.ORCPT == "" {
+			fwd.ORCPT = "rfc822;" + to
+		}
+		if err := r.Queue().Accept(ctx, s.from, fwd); err != nil {
+			return s.queueRefusal(err)
+		}
+		remote = append(remote, fwd)
+	}
+	s.addRecipient(to, res.Accounts, remote)
+	return nil
+}
+
+func (s *session) addRecipient(to string, local []storage.Account, remote []delivery.Recipient) {
+	s.rcpts = append(s.rcpts, to)
+	s.local = append(s.local, local...)
+	s.remoteTo = append(s.remoteTo, remote...)
+}
+
+// queueRefusal maps a Queue error to a reply. An *smtp.SMTPError from the
+// queue is passed on as is.
+func (s *session) queueRefusal(err error) error {
+	var se *smtp.SMTPError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, delivery.ErrOutboundDisabled):
+		return errNoOutbound
+	}
+	s.srv.log.Error("outbound queue refused recipient", "err", err)
+	return errQueueFailed
+}
+
+func (s *Server) draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+// hasControl reports control characters, which no address may carry into a
+// header line.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0
+}
