@@ -95,7 +95,7 @@ func (s *session) dataError(id string, env *delivery.Envelope, err error) error 
 		// go-smtp cannot resynchronise after an over-long line: the rest
 		// of the line would be read as commands.
 		s.srv.log.Info("message refused: line too long, closing connection", "id", id, "remote", s.remote.String())
-		s.conn.Close()
+		s.closeAfterReply()
 		return errLongLine
 	case errors.Is(err, smtp.ErrDataReset):
 		// BDAT transfer abandoned by RSET or a closed connection; no
@@ -105,7 +105,7 @@ func (s *session) dataError(id string, env *delivery.Envelope, err error) error 
 		// go-smtp would go on reading the rest of the body as commands
 		// (its read deadline covers the whole DATA); end the connection.
 		s.srv.log.Warn("message read failed, closing connection", "id", id, "remote", s.remote.String(), "err", readErr.Err)
-		s.conn.Close()
+		s.closeAfterReply()
 		if errors.As(err, &se) && se.Code/100 == 4 {
 			return se
 		}
@@ -123,6 +123,16 @@ func (s *session) dataError(id string, env *delivery.Envelope, err error) error 
 		s.srv.log.Error("message not stored", "id", id, "from", env.From, "rcpts", len(env.Recipients), "err", err)
 		return errStoreFailed
 	}
+}
+
+// closeAfterReply ends the connection once the pending reply is written:
+// the next read is EOF, so go-smtp cannot read anything more as a command.
+func (s *session) closeAfterReply() {
+	if s.tc != nil {
+		s.tc.stopReading()
+		return
+	}
+	s.conn.Close()
 }
 
 // strictLines passes a message through and fails with errBareNewline at the

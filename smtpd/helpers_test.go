@@ -343,9 +343,17 @@ func (c *rawConn) expect(prefix string) string {
 	return r
 }
 
-// closed reports whether the server has closed the connection.
+// closed reports whether the server closes the connection (after at most a
+// few more reply lines) within five seconds.
 func (c *rawConn) closed() bool {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.r.ReadByte()
-	return err != nil
+	for i := 0; i < 10; i++ {
+		if _, err := c.r.ReadString('\n'); err != nil {
+			var ne net.Error
+			return !errors.As(err, &ne) || !ne.Timeout()
+		}
+	}
+	return false
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
