@@ -1,0 +1,156 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+
+	"postern/storage"
+)
+
+// finish records the outcome of an attempt on e, together with the delivery
+// status notifications it calls for, in one store transaction. Temporary
+// failures past max_queue_age become permanent ones (RFC 3463 X.4.7).
+func (r *Runner) finish(ctx context.Context, e storage.QueueEntry, res map[int]outcome, s *session) {
+	now := r.opts.Now()
+	expired := now.Sub(e.Created) >= r.opts.MaxQueueAge
+	u := storage.QueueUpdate{ID: e.ID, NextAttempt: now.Add(r.retryDelay(e.Attempts))}
+	var report []reportRcpt
+	var lastErr string
+	for _, rc := range e.Pending() {
+		o, ok := res[rc.N]
+		if !ok {
+			continue
+		}
+		if o.status == storage.RcptPending && expired {
+			o.status = storage.RcptFailed
+			o.enh = "4.4.7" // delivery time expired; the DSN's Action is "failed"
+			o.msg = "gave up after " + r.opts.MaxQueueAge.String() + ": " + o.msg
+		}
+		rr := storage.RcptResult{N: rc.N, Status: o.status, Code: o.code, Error: o.msg}
+		if o.status != storage.RcptDelivered {
+			lastErr = o.msg
+		}
+		switch {
+		case o.status == storage.RcptFailed && notifies(rc.Notify, "FAILURE"):
+			report = append(report, reportRcpt{rcpt: rc, out: o, action: "failed"})
+		case o.status == storage.RcptDelivered && notifies(rc.Notify, "SUCCESS") && (s == nil || !s.dsn):
+			// RFC 3461 §5.2.2: a server without DSN cannot report success on
+			// our behalf, so we say it was relayed.
+			report = append(report, reportRcpt{rcpt: rc, out: o, action: "relayed"})
+		case o.status == storage.RcptPending && !rc.DelaySent && explicitly(rc.Notify, "DELAY"):
+			// One "delayed" notice per recipient, and only when asked for.
+			report = append(report, reportRcpt{rcpt: rc, out: o, action: "delayed"})
+			rr.DelaySent = true
+		}
+		u.Rcpts = append(u.Rcpts, rr)
+		r.log.Info("outbound: delivery", "id", e.ID, "msgid", e.MsgID, "rcpt", rc.Address, "status", o.status.String(),
+			"remote", o.remote, "detail", o.msg, "attempt", e.Attempts)
+	}
+	u.LastError = lastErr
+	if len(report) > 0 && e.From != "" {
+		n, err := r.notice(ctx, e, report)
+		if err != nil {
+			r.log.Error("outbound: building a delivery status notification", "id", e.ID, "err", err)
+		}
+		u.Notice = n
+	}
+	if _, err := r.st.QueueUpdate(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return // dropped from the CLI meanwhile
+		}
+		r.log.Error("outbound: recording a delivery result", "id", e.ID, "err", err)
+	}
+}
+
+// notifies reports whether a recipient's NOTIFY asks for kind. Without NOTIFY
+// the default is FAILURE (RFC 3461 §4.1); NEVER asks for nothing.
+func notifies(notify []string, kind string) bool {
+	if len(notify) == 0 {
+		return kind == "FAILURE"
+	}
+	return explicitly(notify, kind)
+}
+
+func explicitly(notify []string, kind string) bool {
+	for _, n := range notify {
+		if strings.EqualFold(n, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// notice builds the DSN for report and says where it goes: into the sender's
+// INBOX when the sender is a local account, else queued with the null sender
+// (so that it can never cause a bounce itself).
+func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []reportRcpt) (storage.Notice, error) {
+	b, err := r.st.ReadBody(ctx, e.BodyID)
+	if err != nil {
+		return storage.Notice{}, err
+	}
+	full := strings.EqualFold(e.Return, "FULL")
+	orig := b
+	if !full {
+		orig = headerOf(b) // RFC 3461 §4.3: RET=HDRS, and the default
+	}
+	dsn := buildDSN(dsnInput{
+		hostname: r.hostname, entry: e, rcpts: report, original: orig,
+		full: full, now: r.opts.Now(), retryUntil: e.Created.Add(r.opts.MaxQueueAge),
+	})
+	body := storage.NewBody(dsn)
+	if acct, err := r.st.AccountByAddress(ctx, e.From); err == nil {
+		return storage.Notice{Append: []storage.AppendItem{{AccountID: acct.ID, Body: body}}}, nil
+	}
+	if at := strings.LastIndexByte(e.From, '@'); at >= 0 && r.local[strings.ToLower(e.From[at+1:])] {
+		// A served domain but no such account (an alias sent it): sending the
+		// report to ourselves over SMTP would only find the same nobody.
+		r.log.Warn("outbound: no account for the sender; delivery status notification dropped", "id", e.ID, "sender", e.From)
+		return storage.Notice{}, nil
+	}
+	return storage.Notice{Queue: []storage.QueueItem{{
+		MsgID: "dsn-" + e.MsgID, From: "", Body: body,
+		Recipients: []storage.QueueRecipient{{Address: e.From, Notify: []string{"NEVER"}}},
+	}}}, nil
+}
+
+// headerOf returns the header block of a message, with its final empty line.
+func headerOf(msg []byte) []byte {
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		return msg[:i+4]
+	}
+	return msg
+}
+
+// sign adds a DKIM signature when the message's author domain (the From
+// header field, which DMARC aligns with) has a key; else the envelope
+// sender's domain is tried. Mail from elsewhere goes out as it is.
+func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
+	if len(r.opts.DKIM) == 0 {
+		return msg
+	}
+	var doms []string
+	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg))); err == nil {
+		if list, err := m.Header.AddressList("From"); err == nil && len(list) > 0 {
+			if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
+				doms = append(doms, strings.ToLower(list[0].Address[at+1:]))
+			}
+		}
+	}
+	if at := strings.LastIndexByte(e.From, '@'); at >= 0 {
+		doms = append(doms, strings.ToLower(e.From[at+1:]))
+	}
+	for _, d := range doms {
+		if k := r.opts.DKIM[d]; k != nil {
+			signed, err := k.Sign(msg)
+			if err != nil {
+				r.log.Error("outbound: DKIM signing failed; sending unsigned", "domain", d, "err", err)
+				return msg
+			}
+			return signed
+		}
+	}
+	return msg
+}
