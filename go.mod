@@ -8,6 +8,7 @@ require (
 	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
+	github.com/foxcpp/go-mockdns v1.3.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	golang.org/x/crypto v0.59.0
 	golang.org/x/term v0.48.0
@@ -15,5 +16,9 @@ require (
 
 require (
 	github.com/emersion/go-message v0.18.2 // indirect
+	github.com/miekg/dns v1.1.57 // indirect
+	golang.org/x/mod v0.14.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/tools v0.15.0 // indirect
 )
