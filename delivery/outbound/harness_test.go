@@ -284,3 +284,5 @@ func inboxMessages(t testing.TB, st *storage.Store, acct int64) [][]byte {
 	}
 	return out
 }
+
+func tlsListener(ln net.Listener, cfg *tls.Config) net.Listener { return tls.NewListener(ln, cfg) }
