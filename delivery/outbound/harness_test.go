@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"os"
 	"net"
 	"strconv"
 	"sync"
@@ -218,7 +219,7 @@ func openStore(t testing.TB, dir string) *storage.Store {
 	return st
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(os.Stderr, nil)) }
 
 // eventually polls cond until it holds, failing the test after a generous
 // bound (this waits for background work; it does not measure speed).
