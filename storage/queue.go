@@ -285,19 +285,29 @@ func (s *Store) QueueEntry(ctx context.Context, id int64) (QueueEntry, error) {
 	return list[0], nil
 }
 
-// QueueAttempt records, durably and before connecting, that the entries are
-// being tried now. retry is when they become due again if the process dies
-// during the attempt, so a crash cannot turn into a tight redelivery loop.
-func (s *Store) QueueAttempt(ctx context.Context, ids []int64, now, retry time.Time) error {
-	return s.write(ctx, func(t *tx) error {
+// QueueAttempt claims entries for an attempt and records it, durably and
+// before connecting. Only entries still due at now are claimed (their ids are
+// returned): an entry another attempt claimed meanwhile is left alone, so no
+// two attempts carry the same entry. retry is when the entries become due
+// again if the process dies during the attempt, so a crash cannot turn into a
+// tight redelivery loop.
+func (s *Store) QueueAttempt(ctx context.Context, ids []int64, now, retry time.Time) ([]int64, error) {
+	var claimed []int64
+	err := s.write(ctx, func(t *tx) error {
+		claimed = claimed[:0]
 		for _, id := range ids {
-			if _, err := t.Exec(`UPDATE queue SET attempts=attempts+1, last_attempt=?, next_attempt=? WHERE id=?`,
-				now.UnixMilli(), retry.UnixMilli(), id); err != nil {
+			res, err := t.Exec(`UPDATE queue SET attempts=attempts+1, last_attempt=?, next_attempt=? WHERE id=? AND next_attempt<=?`,
+				now.UnixMilli(), retry.UnixMilli(), id, now.UnixMilli())
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				claimed = append(claimed, id)
 			}
 		}
 		return nil
 	})
+	return claimed, err
 }
 
 // RcptResult is the outcome of an attempt for one recipient (by QueueRcpt.N).

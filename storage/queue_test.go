@@ -99,7 +99,7 @@ func TestQueueLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	now := time.Now()
+	now := time.Now().Add(time.Second) // after the enqueue's own clock reading
 	b := msg("later", "retry me")
 	later := now.Add(time.Hour)
 	if err := st.Enqueue(ctx,
@@ -113,8 +113,12 @@ func TestQueueLifecycle(t *testing.T) {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
 	e := due[0]
-	if err := st.QueueAttempt(ctx, []int64{e.ID}, now, now.Add(5*time.Minute)); err != nil {
-		t.Fatal(err)
+	if got, err := st.QueueAttempt(ctx, []int64{e.ID}, now, now.Add(5*time.Minute)); err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	// A second attempt cannot claim the entry: it is no longer due.
+	if got, err := st.QueueAttempt(ctx, []int64{e.ID, 9999}, now, now.Add(5*time.Minute)); err != nil || len(got) != 0 {
+		t.Fatalf("second claim = %v, %v", got, err)
 	}
 	if due, _ := st.QueueDue(ctx, now.Add(time.Second), 10); len(due) != 0 {
 		t.Errorf("entry still due right after an attempt was recorded: %+v", due)

@@ -35,12 +35,27 @@ func (r *Runner) deliverBatch(ctx context.Context, dom string, batch []storage.Q
 	for i, e := range batch {
 		ids[i] = e.ID
 	}
-	if err := r.st.QueueAttempt(bctx, ids, now, now.Add(r.retryDelay(batch[0].Attempts+1))); err != nil {
+	claimed, err := r.st.QueueAttempt(bctx, ids, now, now.Add(r.retryDelay(batch[0].Attempts+1)))
+	if err != nil {
 		r.log.Error("outbound: recording an attempt", "domain", dom, "err", err)
 		return
 	}
-	for i := range batch {
-		batch[i].Attempts++
+	// Keep only what this attempt claimed: an entry read while another
+	// attempt was finishing it is not ours to send.
+	mine := make(map[int64]bool, len(claimed))
+	for _, id := range claimed {
+		mine[id] = true
+	}
+	kept := batch[:0]
+	for _, e := range batch {
+		if mine[e.ID] {
+			e.Attempts++
+			kept = append(kept, e)
+		}
+	}
+	batch = kept
+	if len(batch) == 0 {
+		return
 	}
 
 	s, fail := r.connect(ctx, dom)

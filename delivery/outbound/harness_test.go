@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"os"
 	"net"
 	"strconv"
 	"sync"
@@ -219,7 +218,7 @@ func openStore(t testing.TB, dir string) *storage.Store {
 	return st
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(os.Stderr, nil)) }
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // eventually polls cond until it holds, failing the test after a generous
 // bound (this waits for background work; it does not measure speed).

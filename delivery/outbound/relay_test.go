@@ -35,7 +35,7 @@ func TestRelayAuthenticates(t *testing.T) {
 					t.Fatal(err)
 				}
 				go relay.srv.Serve(tlsListener(ln, tlsCfg))
-				o.Relay, o.RelayRootCAs = ln.Addr().String(), pool
+				o.Relay, o.RelayRootCAs, o.RelayTLS = ln.Addr().String(), pool, RelayTLS
 			}
 			r := New(o)
 			startRunner(t, r)
