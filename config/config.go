@@ -27,6 +27,8 @@ type Config struct {
 	IMAP       IMAP       `toml:"imap"`
 	POP3       POP3       `toml:"pop3"`
 	Auth       Auth       `toml:"auth"`
+	Delivery   Delivery   `toml:"delivery"`
+	DKIM       DKIM       `toml:"dkim"`
 }
 
 // TLS names the certificate files; both empty means a self-signed certificate
@@ -67,6 +69,29 @@ type Auth struct {
 	PlaintextOnLoopback bool `toml:"plaintext_on_loopback"`
 }
 
+// Delivery is outbound mail: the queue and, optionally, a smarthost relay
+// that takes all remote mail instead of the recipients' mail exchangers.
+type Delivery struct {
+	Relay         string        `toml:"relay"` // "host:port"; empty: deliver to MX directly
+	RelayUsername string        `toml:"relay_username"`
+	RelayPassword string        `toml:"relay_password"`
+	RelayTLS      string        `toml:"relay_tls"`     // starttls | tls | none
+	MaxQueueAge   time.Duration `toml:"max_queue_age"` // e.g. "120h"; then the sender gets a bounce
+}
+
+// Relay TLS modes.
+const (
+	RelayStartTLS = "starttls"
+	RelayTLS      = "tls"
+	RelayNone     = "none"
+)
+
+// DKIM is outbound signing. Keys are files in data_dir/dkim made by
+// "postern dkim keygen"; a domain with a key has its mail signed.
+type DKIM struct {
+	Selector string `toml:"selector"`
+}
+
 // Default returns the production defaults: standard ports on all interfaces.
 func Default() Config {
 	return Config{
@@ -79,9 +104,11 @@ func Default() Config {
 			Listen:    ":587",
 			ListenTLS: ":465",
 		},
-		IMAP: IMAP{Listen: ":143", ListenTLS: ":993"},
-		POP3: POP3{Listen: ":110", ListenTLS: ":995", Delete: "expunge"},
-		Auth: Auth{PlaintextOnLoopback: true},
+		IMAP:     IMAP{Listen: ":143", ListenTLS: ":993"},
+		POP3:     POP3{Listen: ":110", ListenTLS: ":995", Delete: "expunge"},
+		Auth:     Auth{PlaintextOnLoopback: true},
+		Delivery: Delivery{RelayTLS: RelayStartTLS, MaxQueueAge: 120 * time.Hour},
+		DKIM:     DKIM{Selector: "postern"},
 	}
 }
 
@@ -197,7 +224,40 @@ func (c *Config) Validate() error {
 	default:
 		bad("[pop3] delete", "%q: want \"expunge\", \"flag\" or \"trash\"", c.POP3.Delete)
 	}
+	c.validateDelivery(bad)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateDelivery(bad func(key, format string, args ...any)) {
+	d := c.Delivery
+	if d.Relay != "" {
+		host, _, _ := net.SplitHostPort(d.Relay)
+		if checkListen(d.Relay) != nil || host == "" {
+			bad("[delivery] relay", "%q is not host:port (e.g. \"smtp.provider.net:587\"; empty delivers to each domain's MX)", d.Relay)
+		}
+	}
+	switch d.RelayTLS {
+	case RelayStartTLS, RelayTLS, RelayNone:
+	default:
+		bad("[delivery] relay_tls", "%q: want \"starttls\", \"tls\" or \"none\"", d.RelayTLS)
+	}
+	if (d.RelayUsername == "") != (d.RelayPassword == "") {
+		bad("[delivery] relay_username and relay_password", "set both or neither")
+	}
+	if d.RelayUsername != "" && d.RelayTLS == RelayNone {
+		bad("[delivery] relay_tls", "\"none\" with relay_username set: credentials are never sent without TLS")
+	}
+	if d.RelayUsername != "" && d.Relay == "" {
+		bad("[delivery] relay_username", "set, but [delivery] relay is empty")
+	}
+	if d.MaxQueueAge < time.Minute {
+		bad("[delivery] max_queue_age", "%v is too short (at least \"1m\"; e.g. \"120h\")", d.MaxQueueAge)
+	}
+	sel := c.DKIM.Selector
+	if sel == "" || strings.Trim(sel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != "" ||
+		strings.HasPrefix(sel, ".") || strings.HasSuffix(sel, ".") {
+		bad("[dkim] selector", "%q is not a DNS label (letters, digits, '-', '.')", sel)
+	}
 }
 
 // Listener is one configured listen address with its config key.

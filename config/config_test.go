@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsAreProduction(t *testing.T) {
@@ -96,5 +97,40 @@ func TestServesDomain(t *testing.T) {
 	c, _ := Parse(`domains = ["Example.TEST"]`)
 	if !c.ServesDomain("example.test") || !c.ServesDomain("EXAMPLE.test.") || c.ServesDomain("other.test") {
 		t.Error("ServesDomain is wrong")
+	}
+}
+
+func TestDeliveryAndDKIM(t *testing.T) {
+	c, err := Parse("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Delivery.RelayTLS != "starttls" || c.Delivery.MaxQueueAge != 120*time.Hour || c.Delivery.Relay != "" || c.DKIM.Selector != "postern" {
+		t.Errorf("defaults: %+v %+v", c.Delivery, c.DKIM)
+	}
+	c, err = Parse("[delivery]\nrelay = \"smtp.provider.test:587\"\nrelay_username = \"u\"\nrelay_password = \"p\"\nrelay_tls = \"tls\"\nmax_queue_age = \"48h\"\n[dkim]\nselector = \"mail2024\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Delivery.Relay != "smtp.provider.test:587" || c.Delivery.RelayTLS != "tls" || c.Delivery.MaxQueueAge != 48*time.Hour || c.DKIM.Selector != "mail2024" {
+		t.Errorf("parsed: %+v %+v", c.Delivery, c.DKIM)
+	}
+	for _, bad := range []struct{ text, key string }{
+		{"[delivery]\nrelay = \"nohost\"\n", "[delivery] relay"},
+		{"[delivery]\nrelay = \":587\"\n", "[delivery] relay"},
+		{"[delivery]\nrelay_tls = \"ssl\"\n", "[delivery] relay_tls"},
+		{"[delivery]\nrelay = \"h:25\"\nrelay_username = \"u\"\n", "relay_password"},
+		{"[delivery]\nrelay = \"h:25\"\nrelay_username = \"u\"\nrelay_password = \"p\"\nrelay_tls = \"none\"\n", "[delivery] relay_tls"},
+		{"[delivery]\nrelay_username = \"u\"\nrelay_password = \"p\"\n", "[delivery] relay_username"},
+		{"[delivery]\nmax_queue_age = \"10s\"\n", "[delivery] max_queue_age"},
+		{"[delivery]\nmax_queue_age = \"5 days\"\n", "line 2: invalid duration"},
+		{"[dkim]\nselector = \"\"\n", "[dkim] selector"},
+		{"[dkim]\nselector = \"a b\"\n", "[dkim] selector"},
+		{"[dkim]\nselector = \"x/../y\"\n", "[dkim] selector"},
+		{"[delivery]\nrelai = \"h:25\"\n", "relai"},
+	} {
+		if _, err := Parse(bad.text); err == nil || !strings.Contains(err.Error(), bad.key) {
+			t.Errorf("%q: err %v, want one naming %s", bad.text, err, bad.key)
+		}
 	}
 }
