@@ -31,6 +31,11 @@ var commands = []command{
 	{"alias add", "ALIAS TARGET...", "add an alias (ALIAS is local@domain, or @domain for a catch-all)", runAliasAdd},
 	{"alias del", "ALIAS", "delete an alias", runAliasDel},
 	{"alias list", "", "list aliases", runAliasList},
+	{"queue list", "", "list the outbound queue", runQueueList},
+	{"queue show", "ID", "show a queued message and its recipients", runQueueShow},
+	{"queue retry", "ID|--all", "try a queued message (or all) again now", runQueueRetry},
+	{"queue drop", "ID [--silent]", "remove a queued message, with a bounce to the sender unless --silent", runQueueDrop},
+	{"dkim keygen", "DOMAIN [-type ed25519|rsa]", "make a DKIM key for DOMAIN and print its DNS record", runDKIMKeygen},
 	{"version", "", "print the version", runVersion},
 }
 
