@@ -310,3 +310,18 @@ func newTextproto(c net.Conn) *textproto.Conn {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	return textproto.NewConn(c)
 }
+
+// waitFlags polls the INBOX until ok holds, for changes committed in the
+// background; it fails after 10 seconds.
+func (e *env) waitFlags(acct storage.Account, ok func([]storage.MessageState) bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ms := e.inboxState(acct)
+		if ok(ms) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("INBOX state not reached: %+v", ms)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"postern/storage"
 )
@@ -33,7 +34,14 @@ type maildrop struct {
 	box       storage.Mailbox
 	msgs      []message
 	sub       *storage.Subscription
-	seenQueue []uint32 // retrieved, \Seen not yet committed
+
+	// \Seen for retrieved messages is stored in the background, so that a
+	// client that waits for each reply does not also wait for an fsync.
+	// While one StoreFlags runs, new UIDs queue and go in the next call.
+	seenMu    sync.Mutex
+	seenQueue []uint32      // retrieved, \Seen not yet committed
+	seenBusy  chan struct{} // non-nil while a commit runs; closed when it ends
+	seenErr   error         // the last background failure, reported once
 }
 
 // openMaildrop snapshots the INBOX of an account.
@@ -129,22 +137,80 @@ func (d *maildrop) stat() (n int, octets int64) {
 	return n, octets
 }
 
-// markSeen queues \Seen for message i; commitSeen stores the queue.
+// markSeen queues \Seen for message i (DESIGN: POP3 RETR sets \Seen).
 func (d *maildrop) markSeen(i int) {
 	m := &d.msgs[i]
 	if !m.seen {
 		m.seen = true
+		d.seenMu.Lock()
 		d.seenQueue = append(d.seenQueue, m.uid)
+		d.seenMu.Unlock()
 	}
 }
 
-func (d *maildrop) commitSeen(ctx context.Context) error {
-	if len(d.seenQueue) == 0 {
-		return nil
+// startSeen commits the queued \Seen flags in the background unless a
+// commit is already running; that one picks the queue up when it is done.
+// It returns the error of an earlier background commit, if any.
+func (d *maildrop) startSeen() error {
+	d.seenMu.Lock()
+	defer d.seenMu.Unlock()
+	err := d.seenErr
+	d.seenErr = nil
+	if d.seenBusy != nil || len(d.seenQueue) == 0 {
+		return err
 	}
-	uids := d.seenQueue
-	d.seenQueue = d.seenQueue[:0]
-	_, err := d.st.StoreFlags(ctx, d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
+	busy := make(chan struct{})
+	d.seenBusy = busy
+	go func() {
+		defer close(busy)
+		for {
+			d.seenMu.Lock()
+			uids := d.seenQueue
+			d.seenQueue = nil
+			if len(uids) == 0 {
+				d.seenBusy = nil
+				d.seenMu.Unlock()
+				return
+			}
+			d.seenMu.Unlock()
+			// Not the session's context: a session that ends must still
+			// record what it handed out.
+			_, err := d.st.StoreFlags(context.Background(), d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
+			if err != nil {
+				d.seenMu.Lock()
+				d.seenErr = err
+				d.seenMu.Unlock()
+			}
+		}
+	}()
+	return err
+}
+
+// finishSeen waits for a background commit and stores what is still
+// queued, so that after it returns every retrieved message has \Seen.
+func (d *maildrop) finishSeen(ctx context.Context) error {
+	for {
+		d.seenMu.Lock()
+		busy := d.seenBusy
+		d.seenMu.Unlock()
+		if busy == nil {
+			break
+		}
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	d.seenMu.Lock()
+	uids, err := d.seenQueue, d.seenErr
+	d.seenQueue, d.seenErr = nil, nil
+	d.seenMu.Unlock()
+	if len(uids) > 0 {
+		if _, err2 := d.st.StoreFlags(ctx, d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen}); err2 != nil {
+			return err2
+		}
+	}
 	return err
 }
 

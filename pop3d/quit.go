@@ -12,7 +12,7 @@ func (s *session) cmdQUIT(cmd Command) error {
 	if len(cmd.Args) != 0 {
 		return s.protocolError("usage: QUIT")
 	}
-	if err := s.drop.commitSeen(s.ctx); err != nil {
+	if err := s.drop.finishSeen(s.ctx); err != nil {
 		s.srv.log.Warn("pop3 could not set \\Seen", "user", s.account.Address, "err", err)
 	}
 	policy := s.srv.cfg.DeletePolicy

@@ -126,18 +126,28 @@ func TestRetrSetsSeen(t *testing.T) {
 	c := e.dial()
 	c.login("user@example.test", "secret")
 	c.retrBytes(2)
-	// The flag is committed before the reply is sent.
+	// \Seen is stored right after the reply goes out.
+	e.waitFlags(acct, func(ms []storage.MessageState) bool { return ms[1].Flags.Has(storage.FlagSeen) })
 	ms := e.inboxState(acct)
 	for i, m := range ms {
 		if got, want := m.Flags.Has(storage.FlagSeen), i == 1; got != want {
 			t.Errorf("message %d \\Seen = %v, want %v", i+1, got, want)
 		}
 	}
-	// A RETR on a dropped connection keeps \Seen as well once answered.
+	// A retrieved message keeps \Seen when the connection drops without
+	// QUIT; the next session, once it has the lock, sees it.
 	c.retrBytes(3)
 	c.conn.Close()
-	if ms := e.inboxState(acct); !ms[2].Flags.Has(storage.FlagSeen) {
-		t.Errorf("message 3 not \\Seen after RETR")
+	c = e.dial()
+	c.login("user@example.test", "secret")
+	if ms := e.inboxState(acct); !ms[2].Flags.Has(storage.FlagSeen) || ms[0].Flags.Has(storage.FlagSeen) {
+		t.Errorf("after drop and relogin: %+v", ms)
+	}
+	// QUIT waits for the flags: after its reply they are stored.
+	c.retrBytes(1)
+	c.do("QUIT")
+	if ms := e.inboxState(acct); !ms[0].Flags.Has(storage.FlagSeen) {
+		t.Errorf("message 1 not \\Seen after RETR and QUIT")
 	}
 }
 

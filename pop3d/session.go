@@ -131,12 +131,19 @@ func (s *session) finish() {
 	c := s.conn
 	s.mu.Unlock()
 	c.Close()
+	if s.drop != nil {
+		// Messages handed out keep their \Seen even without QUIT. This
+		// happens before the lock goes, so the next session sees it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := s.drop.finishSeen(ctx); err != nil {
+			s.srv.log.Warn("pop3 could not set \\Seen", "user", s.account.Address, "err", err)
+		}
+		cancel()
+		s.drop.close()
+	}
 	if s.release != nil {
 		s.release()
 		s.release = nil
-	}
-	if s.drop != nil {
-		s.drop.close()
 	}
 	s.cancel()
 	s.srv.forget(s)
@@ -270,16 +277,16 @@ func (s *session) armDeadline() error {
 	return s.conn.SetDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
 }
 
-// flush commits the \Seen flags of messages retrieved since the last flush,
-// then sends the buffered replies. Committing first means a client that
-// has its RETR reply finds \Seen set when it looks over IMAP.
+// flush sends the buffered replies and starts storing the \Seen flags of
+// the messages they carried.
 func (s *session) flush() error {
+	err := s.w.Flush()
 	if s.drop != nil {
-		if err := s.drop.commitSeen(s.ctx); err != nil {
+		if err := s.drop.startSeen(); err != nil {
 			s.srv.log.Warn("pop3 could not set \\Seen", "user", s.account.Address, "err", err)
 		}
 	}
-	return s.w.Flush()
+	return err
 }
 
 // dispatch runs one command line. A non-nil error ends the session.
