@@ -195,3 +195,21 @@ func TestDropBounces(t *testing.T) {
 		t.Error("dropping a missing entry succeeded")
 	}
 }
+
+// With verification on and a certificate nobody vouches for, the handshake
+// fails; opportunistic TLS then delivers in plaintext rather than not at all.
+func TestFailedHandshakeFallsBackToPlaintext(t *testing.T) {
+	tlsCfg, _ := selfSigned(t, "mx.remote.test")
+	mx := startMX(t, "127.0.0.1", 0, tlsCfg)
+	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
+	o := e.options(mx.port)
+	o.VerifyMXTLS = true
+	r := New(o)
+	startRunner(t, r)
+	e.enqueue(t, "alice@example.test", testMessage("fallback"), "bob@remote.test")
+	r.Kick()
+	eventually(t, "plaintext delivery", func() bool { return len(mx.messages()) == 1 && queueLen(t, e.st) == 0 })
+	if m := mx.messages()[0]; m.tls || m.helo != hostname {
+		t.Errorf("tls=%v helo=%q, want a plaintext session after the failed handshake", m.tls, m.helo)
+	}
+}
