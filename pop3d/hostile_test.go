@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +177,36 @@ func TestShutdown(t *testing.T) {
 	if n := len(e.inboxState(acct)); n != 1 {
 		t.Errorf("shutdown committed a DELE: %d messages", n)
 	}
+}
+
+// TestPanicClosesOnlyThatConnection: a panic inside a session (here a
+// server without a store, which cannot check passwords) is recovered and
+// ends that connection alone.
+func TestPanicClosesOnlyThatConnection(t *testing.T) {
+	broken := New(Config{Hostname: "broken", PlaintextOnLoopback: true, Logger: testLogger(t)})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- broken.Serve(l) }()
+	defer func() {
+		broken.Shutdown(context.Background())
+		<-done
+	}()
+	dial := func() *client {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newClient(t, c)
+	}
+	a, b := dial(), dial()
+	a.do("USER user@example.test")
+	a.send("PASS secret")
+	if !a.closed() {
+		t.Fatal("connection open after a panic")
+	}
+	b.doErr("NOOP") // still served
+	b.do("QUIT")
 }
