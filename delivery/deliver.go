@@ -36,15 +36,15 @@ type ReadError struct{ Err error }
 func (e *ReadError) Error() string { return "reading message: " + e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// QueueError wraps a refusal or failure of the outbound Queue. Nothing was
-// stored locally.
+// QueueError wraps a refusal of the outbound Queue. Nothing was stored.
 type QueueError struct{ Err error }
 
 func (e *QueueError) Error() string { return "queueing for remote delivery: " + e.Err.Error() }
 func (e *QueueError) Unwrap() error { return e.Err }
 
-// StoreError wraps a failure to store the local copies. The store's Append is
-// atomic, so no recipient got the message.
+// StoreError wraps a failure to store the message. The store commits the local
+// copies and the outbound queue entry in one transaction, so no recipient got
+// the message.
 type StoreError struct{ Err error }
 
 func (e *StoreError) Error() string { return "storing message: " + e.Err.Error() }
@@ -67,14 +67,10 @@ func (e *errRecorder) Read(p []byte) (int, error) {
 
 // Deliver reads the message from raw and delivers it: the Received header is
 // prepended for every copy and Return-Path for the local ones; the body is
-// prepared once, outside any lock; remote recipients go to the Queue first,
-// then one Append stores a copy in the INBOX of each local account, all in
-// one transaction that is durable (fsync'd through the store's group commit)
+// prepared once, outside any lock; then one Store.Accept stores a copy in the
+// INBOX of each local account and queues the remote recipients, all in one
+// transaction that is durable (fsync'd through the store's group commit)
 // before Deliver returns. maxBytes caps the message as received (0: no cap).
-//
-// If the queue accepted the remote copy and storing the local ones then
-// fails, the remote copy stays queued; the caller answers 451 and a retrying
-// sender may cause a second remote copy, never a lost one.
 func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxBytes int64) (Delivered, error) {
 	if env.Trace.ID == "" {
 		env.Trace.ID = NewID()
@@ -97,7 +93,11 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 	}
 	d := Delivered{ID: env.Trace.ID, Size: body.Size()}
 
+	var queue []storage.QueueItem
 	if len(env.Remote) > 0 {
+		if _, none := r.queue.(NoQueue); none {
+			return d, &QueueError{Err: ErrOutboundDisabled}
+		}
 		// The outbound copy carries no Return-Path: the final delivery
 		// elsewhere adds its own (RFC 5321 §4.4).
 		out := &Outbound{
@@ -110,9 +110,7 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 			UTF8:       env.UTF8,
 			RequireTLS: env.RequireTLS,
 		}
-		if err := r.queue.Enqueue(ctx, out); err != nil {
-			return d, &QueueError{Err: err}
-		}
+		queue = append(queue, out.QueueItem())
 	}
 
 	items := make([]storage.AppendItem, 0, len(env.Local))
@@ -125,12 +123,15 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 		// Mailbox "" is INBOX; \Recent is set by the store and left to IMAP.
 		items = append(items, storage.AppendItem{AccountID: a.ID, Body: body})
 	}
-	if len(items) == 0 {
+	if len(items) == 0 && len(queue) == 0 {
 		return d, nil
 	}
-	res, err := r.store.Append(ctx, items)
+	res, err := r.store.Accept(ctx, items, queue)
 	if err != nil {
-		return d, &StoreError{Err: fmt.Errorf("%d recipient(s): %w", len(items), err)}
+		return d, &StoreError{Err: fmt.Errorf("%d local and %d remote recipient(s): %w", len(items), len(env.Remote), err)}
+	}
+	if len(queue) > 0 {
+		r.queue.Queued()
 	}
 	d.Results = res
 	return d, nil

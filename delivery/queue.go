@@ -32,15 +32,28 @@ type Outbound struct {
 	RequireTLS bool          // REQUIRETLS (RFC 8689)
 }
 
-// Queue takes messages for remote recipients. An implementation must store a
-// message durably before Enqueue returns: the SMTP layer acknowledges the
-// message with 250 right after.
+// QueueItem is the store's outbound queue entry for msg. Deliver commits it in
+// the same transaction as the local copies, so the 250 that follows covers both.
+func (msg *Outbound) QueueItem() storage.QueueItem {
+	it := storage.QueueItem{
+		MsgID: msg.ID, From: msg.From, Body: msg.Body, Return: msg.Return,
+		EnvelopeID: msg.EnvelopeID, UTF8: msg.UTF8, RequireTLS: msg.RequireTLS,
+	}
+	for _, r := range msg.Recipients {
+		it.Recipients = append(it.Recipients, storage.QueueRecipient{Address: r.Address, Notify: r.Notify, ORCPT: r.ORCPT})
+	}
+	return it
+}
+
+// Queue is the outbound side as SMTP acceptance sees it. The message itself is
+// stored by Deliver (Store.Accept), in the transaction that stores the local
+// copies; the queue only vets recipients and is told when new work is queued.
 type Queue interface {
 	// Accept is asked at RCPT time whether mail from `from` to the remote
 	// recipient can be queued. An error refuses that recipient only.
 	Accept(ctx context.Context, from string, rcpt Recipient) error
-	// Enqueue stores msg for delivery.
-	Enqueue(ctx context.Context, msg *Outbound) error
+	// Queued is called after messages were committed to the outbound queue.
+	Queued()
 }
 
 // NoQueue is the Queue used until outbound delivery exists. It refuses every
@@ -50,5 +63,5 @@ type NoQueue struct{}
 // Accept implements Queue.
 func (NoQueue) Accept(context.Context, string, Recipient) error { return ErrOutboundDisabled }
 
-// Enqueue implements Queue.
-func (NoQueue) Enqueue(context.Context, *Outbound) error { return ErrOutboundDisabled }
+// Queued implements Queue.
+func (NoQueue) Queued() {}

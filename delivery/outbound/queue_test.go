@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"postern/delivery"
+	"postern/storage"
 )
 
 func TestQueueSeam(t *testing.T) {
@@ -14,7 +15,7 @@ func TestQueueSeam(t *testing.T) {
 	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
 	r := New(e.options(mx.port))
 	startRunner(t, r)
-	q := &Queue{Store: e.st, Runner: r}
+	q := &Queue{Runner: r}
 	ctx := context.Background()
 	if err := q.Accept(ctx, "alice@example.test", delivery.Recipient{Address: "bob@remote.test"}); err != nil {
 		t.Errorf("Accept: %v", err)
@@ -26,16 +27,16 @@ func TestQueueSeam(t *testing.T) {
 	}
 	msg := &delivery.Outbound{ID: "seam1", From: "alice@example.test", Body: testMessage("seam"), EnvelopeID: "E1", Return: "HDRS",
 		Recipients: []delivery.Recipient{{Address: "bob@remote.test", Notify: []string{"FAILURE"}, ORCPT: "rfc822;bob@remote.test"}}}
-	it := QueueItem(msg)
+	it := msg.QueueItem()
 	if it.MsgID != "seam1" || it.EnvelopeID != "E1" || it.Recipients[0].ORCPT != "rfc822;bob@remote.test" {
 		t.Errorf("QueueItem: %+v", it)
 	}
-	if err := q.Enqueue(ctx, msg); err != nil {
+	if _, err := e.st.Accept(ctx, nil, []storage.QueueItem{it}); err != nil {
 		t.Fatal(err)
 	}
 	// The store stamps the entry with the real time; move the runner's clock past it.
 	e.clock.Add(time.Second)
-	r.Kick()
+	q.Queued()
 	eventually(t, "delivery through the seam", func() bool { return len(mx.messages()) == 1 && queueLen(t, e.st) == 0 })
 	if got := mx.messages()[0]; got.from != "alice@example.test" || got.rcpts[0] != "bob@remote.test" {
 		t.Errorf("envelope %+v", got)

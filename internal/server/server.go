@@ -16,6 +16,7 @@ import (
 
 	"postern/authlimit"
 	"postern/config"
+	"postern/delivery/outbound"
 	"postern/storage"
 	"postern/tlsutil"
 )
@@ -41,6 +42,11 @@ type Server struct {
 	TLS     *tls.Config
 	Limiter *authlimit.Limiter
 	Logger  *slog.Logger
+	// Outbound delivers the outbound queue; it is built by Listen.
+	Outbound *outbound.Runner
+	// TuneOutbound, if set before Listen, adjusts the outbound runner's
+	// options (tests point it at a fake DNS and a loopback MX port).
+	TuneOutbound func(*outbound.Options)
 
 	listeners []listener
 	wg        sync.WaitGroup
@@ -79,6 +85,13 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 // Listen binds every configured listener. If one cannot be bound (a port in
 // use, a bad address) none stays bound and the error names the config key.
 func (s *Server) Listen() error {
+	if s.Outbound == nil {
+		r, err := s.outboundRunner()
+		if err != nil {
+			return err
+		}
+		s.Outbound = r
+	}
 	fes := s.frontends()
 	for _, l := range s.Config.Listeners() {
 		if l.Addr == "" {
@@ -107,6 +120,7 @@ func (s *Server) closeListeners() {
 
 // Serve runs every front end on its listeners in the background.
 func (s *Server) Serve() {
+	s.Outbound.Start()
 	for _, l := range s.listeners {
 		s.Logger.Info("listening", "listener", l.key, "addr", l.ln.Addr().String())
 		s.wg.Add(1)
@@ -167,6 +181,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	s.closeListeners()
 	s.wg.Wait()
+	if s.Outbound != nil {
+		if err := s.Outbound.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, err)
+		}
+	}
 	errs = append(errs, s.Store.Close())
 	return errors.Join(errs...)
 }
