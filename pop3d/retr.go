@@ -34,6 +34,10 @@ func (s *session) cmdRETR(cmd Command) error {
 	dw := dotWriter{w: s.w, bol: true}
 	dw.write(first)
 	for {
+		// At shutdown the message still goes out in full (errInterrupted).
+		if err := s.keepAlive(); err != nil && !errors.Is(err, errInterrupted) {
+			return err
+		}
 		n, err := body.Read(s.copyBuf)
 		dw.write(s.copyBuf[:n])
 		if err == io.EOF {

@@ -61,6 +61,7 @@ type session struct {
 	mu          sync.Mutex // guards conn and interrupted against Shutdown
 	conn        net.Conn
 	interrupted bool
+	armed       time.Time // when the deadline was last pushed forward
 
 	r     *bufio.Reader
 	w     *bufio.Writer
@@ -241,6 +242,8 @@ func (s *session) readLine() ([]byte, error) {
 		if err := s.armDeadline(); err != nil {
 			return nil, err
 		}
+	} else if err := s.keepAlive(); err != nil {
+		return nil, err
 	}
 	line, err := s.r.ReadSlice('\n')
 	if err == nil {
@@ -274,7 +277,17 @@ func (s *session) armDeadline() error {
 	if s.interrupted {
 		return errInterrupted
 	}
-	return s.conn.SetDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+	s.armed = time.Now()
+	return s.conn.SetDeadline(s.armed.Add(s.srv.cfg.IdleTimeout))
+}
+
+// keepAlive pushes the deadline forward while a client is busy: a long run
+// of pipelined commands, or a large RETR to a slow client, is not idleness.
+func (s *session) keepAlive() error {
+	if time.Since(s.armed) < s.srv.cfg.IdleTimeout/8 {
+		return nil
+	}
+	return s.armDeadline()
 }
 
 // flush sends the buffered replies and starts storing the \Seen flags of
