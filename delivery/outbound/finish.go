@@ -100,20 +100,36 @@ func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []repo
 		hostname: r.hostname, entry: e, rcpts: report, original: orig,
 		full: full, now: r.opts.Now(), retryUntil: e.Created.Add(r.opts.MaxQueueAge),
 	})
-	body := storage.NewBody(dsn)
-	if acct, err := r.st.AccountByAddress(ctx, e.From); err == nil {
-		return storage.Notice{Append: []storage.AppendItem{{AccountID: acct.ID, Body: body}}}, nil
+	queued := func(rcpts []string) storage.QueueItem {
+		it := storage.QueueItem{MsgID: "dsn-" + e.MsgID, From: "", Body: storage.NewBody(dsn)}
+		for _, a := range rcpts {
+			it.Recipients = append(it.Recipients, storage.QueueRecipient{Address: a, Notify: []string{"NEVER"}})
+		}
+		return it
 	}
-	if at := strings.LastIndexByte(e.From, '@'); at >= 0 && r.local[strings.ToLower(e.From[at+1:])] {
-		// A served domain but no such account (an alias sent it): sending the
-		// report to ourselves over SMTP would only find the same nobody.
-		r.log.Warn("outbound: no account for the sender; delivery status notification dropped", "id", e.ID, "sender", e.From)
+	at := strings.LastIndexByte(e.From, '@')
+	if at < 0 || !r.local[strings.ToLower(e.From[at+1:])] {
+		return storage.Notice{Queue: []storage.QueueItem{queued([]string{e.From})}}, nil
+	}
+	// A served domain: the sender is an account, a +tag of one, or an alias
+	// leading to accounts (and maybe forwarding elsewhere), as for any mail.
+	res, err := r.router.Resolve(ctx, e.From)
+	if err != nil || (len(res.Accounts) == 0 && len(res.Remote) == 0) {
+		r.log.Warn("outbound: the sender leads to no mailbox; delivery status notification dropped", "id", e.ID, "sender", e.From, "err", err)
 		return storage.Notice{}, nil
 	}
-	return storage.Notice{Queue: []storage.QueueItem{{
-		MsgID: "dsn-" + e.MsgID, From: "", Body: body,
-		Recipients: []storage.QueueRecipient{{Address: e.From, Notify: []string{"NEVER"}}},
-	}}}, nil
+	var n storage.Notice
+	if len(res.Accounts) > 0 {
+		// The final delivery records the null reverse-path (RFC 5321 §4.4).
+		local := storage.NewBody(append([]byte("Return-Path: <>\r\n"), dsn...))
+		for _, a := range res.Accounts {
+			n.Append = append(n.Append, storage.AppendItem{AccountID: a.ID, Body: local})
+		}
+	}
+	if len(res.Remote) > 0 {
+		n.Queue = append(n.Queue, queued(res.Remote))
+	}
+	return n, nil
 }
 
 // headerOf returns the header block of a message, with its final empty line.

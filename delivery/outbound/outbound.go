@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"postern/delivery"
 	"postern/dkim"
 	"postern/storage"
 )
@@ -74,6 +75,7 @@ type Runner struct {
 	resolver Resolver
 	log      *slog.Logger
 	local    map[string]bool
+	router   *delivery.Router // finds the mailboxes of a local sender, for bounces
 
 	kick chan struct{}
 	sem  chan struct{} // global connection slots
@@ -134,6 +136,7 @@ func New(o Options) *Runner {
 	for _, d := range o.Domains {
 		r.local[strings.ToLower(d)] = true
 	}
+	r.router = delivery.NewRouter(o.Store, o.Domains, delivery.NoQueue{})
 	return r
 }
 

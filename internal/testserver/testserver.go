@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"postern/config"
+	"postern/delivery/outbound"
 	"postern/internal/server"
 	"postern/storage"
 	"postern/tlsutil"
@@ -27,6 +29,11 @@ type Options struct {
 	// Log receives the server's log; nil discards it (set POSTERN_TEST_LOG=1 to
 	// see it on stderr).
 	Log io.Writer
+	// Dir is the data directory; "" makes a fresh one. A test restarts the
+	// server by calling Stop and starting another on the same Dir.
+	Dir string
+	// TuneOutbound adjusts the outbound runner (fake DNS, MX port, clock).
+	TuneOutbound func(*outbound.Options)
 }
 
 // Server is a running test server.
@@ -40,12 +47,17 @@ type Server struct {
 
 	// TLSConfig is a client config that trusts the server's certificate.
 	TLSConfig *tls.Config
+
+	stopOnce sync.Once
 }
 
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	dir := t.TempDir()
+	dir := opts.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	cfg := config.Default()
 	cfg.Hostname = "localhost"
 	cfg.DataDir = dir
@@ -71,18 +83,12 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("testserver: %v", err)
 	}
+	srv.TuneOutbound = opts.TuneOutbound
 	if err := srv.Listen(); err != nil {
 		srv.Store.Close()
 		t.Fatalf("testserver: %v", err)
 	}
 	srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("testserver: shutdown: %v", err)
-		}
-	})
 
 	pem, err := os.ReadFile(filepath.Join(dir, tlsutil.GeneratedCertFile))
 	if err != nil {
@@ -91,6 +97,11 @@ func Start(t testing.TB, opts Options) *Server {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	s := &Server{Server: srv, Dir: dir, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("testserver: shutdown: %v", err)
+		}
+	})
 	addr := func(key string) string {
 		if a := srv.Addr(key); a != nil {
 			return a.String()
@@ -105,6 +116,17 @@ func Start(t testing.TB, opts Options) *Server {
 	s.POP3Addr = addr("[pop3] listen")
 	s.POP3TLSAddr = addr("[pop3] listen_tls")
 	return s
+}
+
+// Stop shuts the server down (as SIGTERM does); later calls do nothing.
+func (s *Server) Stop() error {
+	var err error
+	s.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = s.Shutdown(ctx)
+	})
+	return err
 }
 
 // AddUser creates an account.
