@@ -69,6 +69,11 @@ func (s *selected) resolve(set imap.NumSet) ([]member, bool) {
 	case imap.SeqSet:
 		for _, r := range set {
 			lo, hi := r.Start, r.Stop
+			if n == 0 && (lo == 0 || hi == 0) {
+				// "1:*" on an empty mailbox names nothing; clients
+				// send it to sync an empty folder.
+				continue
+			}
 			if lo == 0 {
 				lo = n
 			}
