@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func (s *remoteSession) Data(r io.Reader) error {
 	s.cur = remoteMsg{helo: s.cur.helo}
 	return nil
 }
-func (s *remoteSession) Reset()         {}
+func (s *remoteSession) Reset()        {}
 func (s *remoteSession) Logout() error { return nil }
 
 func startRemoteMX(t *testing.T) *remoteMX {
@@ -121,6 +122,20 @@ func submit(t *testing.T, ts *testserver.Server, user, pass, from string, to []s
 	}
 	if err := c.SendMail(from, to, bytes.NewReader([]byte(msg))); err != nil {
 		t.Fatalf("submission: %v", err)
+	}
+	c.Quit()
+}
+
+// sendMX delivers one message through the MX listener, over STARTTLS.
+func sendMX(t *testing.T, ts *testserver.Server, from string, to []string, msg string) {
+	t.Helper()
+	c, err := smtp.DialStartTLS(ts.SMTPAddr, ts.TLSConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail(from, to, strings.NewReader(msg)); err != nil {
+		t.Fatalf("MX: %v", err)
 	}
 	c.Quit()
 }
