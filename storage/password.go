@@ -6,14 +6,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Argon2id parameters: the OWASP minimum (19 MiB, 2 passes), about 20 ms a check
-// here, so a login burst cannot exhaust memory.
+// Argon2id parameters: the OWASP minimum (19 MiB, 2 passes), about 20 ms a
+// check here.
 const (
 	argonTime    = 2
 	argonMemory  = 19 * 1024
@@ -23,6 +24,16 @@ const (
 )
 
 var b64 = base64.RawStdEncoding
+
+// hashSlots bounds the password hashes computed at once: each takes
+// argonMemory, so a burst of logins must queue rather than exhaust memory.
+var hashSlots = make(chan struct{}, max(2, runtime.NumCPU()))
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
 
 // HashPassword returns the PHC-format argon2id hash of password.
 func HashPassword(password string) (string, error) {
@@ -36,7 +47,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argonKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -71,6 +82,6 @@ func checkPassword(hash, password string) bool {
 	if err != nil || len(want) == 0 || len(want) > 128 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	got := argonKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }

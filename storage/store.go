@@ -78,6 +78,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	wq.Set("_busy_timeout", "10000")
 	wq.Set("_foreign_keys", "on")
 	wq.Set("_txlock", "immediate")
+	// The driver re-prepares every statement otherwise; the same few dozen
+	// run all day.
+	wq.Set("_stmt_cache_size", "64")
 	wdb, err := sql.Open("sqlite3", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -98,6 +101,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	rq.Set("_busy_timeout", "10000")
 	rq.Set("_foreign_keys", "on")
 	rq.Set("_query_only", "1")
+	rq.Set("_stmt_cache_size", "64")
 	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		wdb.Close()
