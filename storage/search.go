@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -39,64 +40,135 @@ type HeaderRow struct {
 // match, RFC 3501 §6.4.4).
 func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols SearchColumns) ([]HeaderRow, error) {
 	ctx = ctxOrBackground(ctx)
-	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id=?`, mailboxID).Scan(&n); err != nil {
-		return nil, err
-	}
-	q := `SELECT m.uid, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
+	// The rows come back as one length-prefixed string built by SQLite:
+	// one cgo call for the whole mailbox instead of one per row, which
+	// is most of the cost of scanning 10,000 rows.
+	expr := `m.uid||' '||m.flags||' '||m.internal_date||' '||m.size||' '||m.body_id||' '||octet_length(m.keywords)||' '||m.keywords`
 	names := []struct {
 		c    SearchColumns
 		expr string
 	}{
 		{SearchSubject, "b.subject"}, {SearchFrom, "b.from_addr"}, {SearchTo, "b.to_addr"},
 		{SearchCc, "b.cc_addr"}, {SearchBcc, "b.bcc_addr"}, {SearchMessageID, "b.message_id"},
-		{SearchDate, "b.date_unix"},
 	}
 	joined := false
 	for _, nm := range names {
 		if cols&nm.c != 0 {
-			q += ", " + nm.expr
+			expr += `||' '||octet_length(` + nm.expr + `)||' '||` + nm.expr
 			joined = true
 		}
 	}
-	q += ` FROM messages m`
+	if cols&SearchDate != 0 {
+		expr += `||' '||b.date_unix`
+		joined = true
+	}
+	q := `SELECT count(*), coalesce(group_concat(` + expr + `, char(10) ORDER BY m.uid), '') FROM messages m`
 	if joined {
 		q += ` JOIN bodies b ON b.id=m.body_id`
 	}
-	q += ` WHERE m.mailbox_id=? ORDER BY m.uid`
-	rows, err := s.rdb.QueryContext(ctx, q, mailboxID)
-	if err != nil {
+	q += ` WHERE m.mailbox_id=?`
+	var n int
+	var packed string
+	if err := s.rdb.QueryRowContext(ctx, q, mailboxID).Scan(&n, &packed); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := make([]HeaderRow, 0, n)
-	for rows.Next() {
+	p := packedRows{s: packed}
+	for !p.done() {
 		var r HeaderRow
-		var kw string
-		var idate, dateUnix int64
-		dest := []any{&r.UID, &r.Flags.System, &kw, &idate, &r.Size, &r.BodyID}
-		ptrs := []*string{&r.Subject, &r.From, &r.To, &r.Cc, &r.Bcc, &r.MessageID}
+		r.UID = uint32(p.num())
+		r.Flags.System = Flags(p.num())
+		r.InternalDate = time.Unix(p.num(), 0)
+		r.Size = p.num()
+		r.BodyID = p.num()
+		if kw := p.str(); kw != "" {
+			r.Flags.Keywords = decodeKeywords(kw)
+		}
 		for i, nm := range names {
 			if cols&nm.c == 0 {
 				continue
 			}
-			if i < len(ptrs) {
-				dest = append(dest, ptrs[i])
-			} else {
-				dest = append(dest, &dateUnix)
+			v := p.str()
+			switch i {
+			case 0:
+				r.Subject = v
+			case 1:
+				r.From = v
+			case 2:
+				r.To = v
+			case 3:
+				r.Cc = v
+			case 4:
+				r.Bcc = v
+			case 5:
+				r.MessageID = v
 			}
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
+		if cols&SearchDate != 0 {
+			if d := p.num(); d != 0 {
+				r.Date = time.Unix(d, 0)
+			}
 		}
-		if kw != "" {
-			r.Flags.Keywords = decodeKeywords(kw)
+		if p.err {
+			return nil, fmt.Errorf("storage: malformed search rows for mailbox %d", mailboxID)
 		}
-		r.InternalDate = time.Unix(idate, 0)
-		if dateUnix != 0 {
-			r.Date = time.Unix(dateUnix, 0)
-		}
+		p.endRow()
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// packedRows reads the string SearchHeaders has SQLite build: fields
+// separated by one space, strings prefixed with their length in bytes,
+// rows separated by a newline.
+type packedRows struct {
+	s   string
+	i   int
+	err bool
+}
+
+func (p *packedRows) done() bool { return p.i >= len(p.s) || p.err }
+
+func (p *packedRows) endRow() {
+	if p.i < len(p.s) && p.s[p.i] == '\n' {
+		p.i++
+	}
+}
+
+func (p *packedRows) num() int64 {
+	neg := false
+	if p.i < len(p.s) && p.s[p.i] == '-' {
+		neg = true
+		p.i++
+	}
+	start := p.i
+	var n int64
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		n = n*10 + int64(p.s[p.i]-'0')
+		p.i++
+	}
+	if p.i == start {
+		p.err = true
+	}
+	if p.i < len(p.s) && p.s[p.i] == ' ' {
+		p.i++
+	}
+	if neg {
+		n = -n
+	}
+	return n
+}
+
+func (p *packedRows) str() string {
+	n := int(p.num())
+	if n < 0 || p.i+n > len(p.s) {
+		p.err = true
+		return ""
+	}
+	v := p.s[p.i : p.i+n]
+	p.i += n
+	if p.i < len(p.s) && p.s[p.i] == ' ' {
+		p.i++
+	}
+	return v
 }
