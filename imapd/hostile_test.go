@@ -2,8 +2,11 @@ package imapd
 
 import (
 	"crypto/tls"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"postern/tlsutil"
 )
@@ -205,4 +208,29 @@ func TestStartTLS(t *testing.T) {
 	}
 	r2.send("d LOGIN alice@example.test \"" + testPassword + "\"\r\n")
 	r2.expect("d OK")
+}
+
+// Implicit TLS (port 993) with go-imap's client.
+func TestServeTLS(t *testing.T) {
+	cfg, err := tlsutil.Load("", "", t.TempDir(), "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config) { c.TLS = cfg; c.PlaintextOnLoopback = false })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.ServeTLS(l)
+	c, err := imapclient.DialTLS(l.Addr().String(), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.test", testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
 }
