@@ -52,7 +52,7 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 		}
 	}
 	if !readOnly {
-		if s.recent, err = st.ClaimRecent(c.ctx, mb.ID); err != nil {
+		if s.recent, err = st.ClaimRecent(c.ctx, mb.ID, nil); err != nil {
 			return err
 		}
 	}

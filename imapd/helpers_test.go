@@ -20,6 +20,7 @@ const testPassword = "correct horse battery"
 
 type env struct {
 	st   *storage.Store
+	bus  storage.Bus
 	srv  *Server
 	addr string
 	acct storage.Account
@@ -27,7 +28,8 @@ type env struct {
 
 func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
-	st, err := storage.Open(t.TempDir(), storage.Options{})
+	bus := storage.NewBus()
+	st, err := storage.Open(t.TempDir(), storage.Options{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	e := &env{st: st, srv: srv, addr: l.Addr().String()}
+	e := &env{st: st, bus: bus, srv: srv, addr: l.Addr().String()}
 	e.acct = e.addUser(t, "alice@example.test")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

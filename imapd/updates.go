@@ -16,13 +16,18 @@ func (c *conn) poll(allowExpunge bool) {
 	if c.sub == nil {
 		return
 	}
+	if c.sub.Lost() && c.sel != nil {
+		// The view can no longer be kept in step with the mailbox.
+		c.bye("Too many changes while this session was not reading; please reconnect")
+		return
+	}
 	if ev := c.sub.Drain(); len(ev) > 0 {
 		c.pending = append(c.pending, ev...)
 	}
 	if len(c.pending) == 0 {
 		return
 	}
-	claim := false
+	var claim []uint32
 	i := 0
 loop:
 	for ; i < len(c.pending); i++ {
@@ -41,13 +46,15 @@ loop:
 				} else if j, ok := slices.BinarySearch(s.uids, u); !ok {
 					s.uids = slices.Insert(s.uids, j, u)
 					added = true
+				} else {
+					continue
+				}
+				if !s.readOnly {
+					claim = append(claim, u)
 				}
 			}
 			if added {
 				c.enc.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
-				if !s.readOnly {
-					claim = true
-				}
 			}
 		case storage.EventExpunge:
 			if !allowExpunge {
@@ -96,11 +103,11 @@ loop:
 	} else {
 		c.pending = slices.Clone(c.pending[i:])
 	}
-	if claim && c.sel != nil {
+	if len(claim) > 0 && c.sel != nil {
 		// New messages become \Recent for the first session told of
 		// them (RFC 3501 §2.3.2); the store decides which one that is.
 		c.enc.Flush()
-		if uids, err := c.srv.cfg.Store.ClaimRecent(c.ctx, c.sel.id); err == nil && len(uids) > 0 {
+		if uids, err := c.srv.cfg.Store.ClaimRecent(c.ctx, c.sel.id, claim); err == nil && len(uids) > 0 {
 			c.sel.addRecent(uids)
 			c.enc.Raw("* ").Number(c.sel.recentCount()).Raw(" RECENT").CRLF()
 		}

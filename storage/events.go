@@ -39,6 +39,10 @@ type Bus interface {
 	Subscribe(accountID int64) *Subscription
 }
 
+// MaxQueuedEvents caps the events a subscription holds between two Drains, so
+// that a client that never reads cannot make the server grow without bound.
+const MaxQueuedEvents = 10000
+
 // Subscription receives the events of one account. Events queue until Drain; Ready
 // wakes a waiting session without blocking the publisher.
 type Subscription struct {
@@ -48,7 +52,19 @@ type Subscription struct {
 
 	mu     sync.Mutex
 	queue  []Event
+	lost   bool // events were dropped since the last Lost call
 	closed bool
+}
+
+// Lost reports, once, that events were dropped because the queue was full. A
+// session that keeps a view of a mailbox can no longer trust it and must end
+// (IMAP: BYE) or reload it.
+func (s *Subscription) Lost() bool {
+	s.mu.Lock()
+	lost := s.lost
+	s.lost = false
+	s.mu.Unlock()
+	return lost
 }
 
 // Ready is signalled (capacity 1) when events are waiting.
@@ -92,7 +108,11 @@ func (s *Subscription) push(ev Event) {
 		s.mu.Unlock()
 		return
 	}
-	s.queue = append(s.queue, ev)
+	if len(s.queue) >= MaxQueuedEvents {
+		s.queue, s.lost = nil, true
+	} else {
+		s.queue = append(s.queue, ev)
+	}
 	s.mu.Unlock()
 	select {
 	case s.ready <- struct{}{}:

@@ -167,11 +167,29 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]MessageStat
 }
 
 // ClaimRecent returns the UIDs still marked \Recent and clears the mark, so that
-// exactly one session sees each message as recent (RFC 3501 §2.3.2).
-func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) ([]uint32, error) {
-	var uids []uint32
-	err := s.write(ctx, func(t *tx) error {
-		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=? AND recent=1 RETURNING uid`, mailboxID)
+// exactly one session sees each message as recent (RFC 3501 §2.3.2). With uids
+// nil it claims the whole mailbox (SELECT), else only those UIDs (new mail a
+// selected session was just told of). Every session told of a delivery asks,
+// so a claim that would find nothing is answered from a read, without taking
+// the writer.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
+	where, args := "", []any{mailboxID}
+	if uids != nil {
+		if len(uids) == 0 {
+			return nil, nil
+		}
+		w, a := uidSel{uids: uids}.where()
+		where, args = w, append(args, a...)
+	}
+	var found int
+	err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*) FROM (SELECT 1 FROM messages WHERE mailbox_id=? AND recent=1`+where+` LIMIT 1)`, args...).Scan(&found)
+	if err != nil || found == 0 {
+		return nil, err
+	}
+	var claimed []uint32
+	err = s.write(ctx, func(t *tx) error {
+		claimed = claimed[:0]
+		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=? AND recent=1`+where+` RETURNING uid`, args...)
 		if err != nil {
 			return err
 		}
@@ -181,12 +199,12 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) ([]uint32, err
 			if err := rows.Scan(&u); err != nil {
 				return err
 			}
-			uids = append(uids, u)
+			claimed = append(claimed, u)
 		}
 		return rows.Err()
 	})
-	sortUIDs(uids)
-	return uids, err
+	sortUIDs(claimed)
+	return claimed, err
 }
 
 // FetchWant selects the precomputed columns FetchMessages loads.

@@ -92,6 +92,8 @@ CREATE TABLE messages (
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX messages_body ON messages(body_id);
+-- Few messages are \Recent at a time; SELECT claims them through this index.
+CREATE INDEX messages_recent ON messages(mailbox_id, uid) WHERE recent=1;
 `,
 	// 2: the outbound queue. One entry per message and recipient domain; the body
 	// is shared with local copies through bodies.refs.

@@ -318,13 +318,17 @@ func TestFlagsAndModSeq(t *testing.T) {
 	if len(ch) != 1 || fmt.Sprint(ch[0].Flags.Names()) != `[\Draft]` {
 		t.Fatalf("replace = %+v", ch)
 	}
-	r, _ := st.ClaimRecent(ctx, inbox.ID)
-	r2, _ := st.ClaimRecent(ctx, inbox.ID)
-	if len(r) != 1 || len(r2) != 0 {
+	st.Append(ctx, []AppendItem{{AccountID: a.ID, Body: msg("b", "2")}, {AccountID: a.ID, Body: msg("c", "3")}})
+	if r, _ := st.ClaimRecent(ctx, inbox.ID, []uint32{3, 99}); fmt.Sprint(r) != "[3]" {
+		t.Errorf("claim of uid 3 = %v", r)
+	}
+	r, _ := st.ClaimRecent(ctx, inbox.ID, nil)
+	r2, _ := st.ClaimRecent(ctx, inbox.ID, nil)
+	if fmt.Sprint(r) != "[1 2]" || len(r2) != 0 {
 		t.Errorf("recent claimed %v then %v", r, r2)
 	}
 	stt, _ := st.MailboxStatus(ctx, inbox.ID)
-	if stt.Messages != 1 || stt.Unseen != 1 || stt.Recent != 0 || stt.HighestModSeq < ch[0].ModSeq {
+	if stt.Messages != 3 || stt.Unseen != 3 || stt.Recent != 0 || stt.HighestModSeq < ch[0].ModSeq {
 		t.Errorf("status = %+v", stt)
 	}
 }
@@ -516,5 +520,28 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	inbox := mailbox(t, st, a.ID, "INBOX")
 	if s, _ := st.MailboxStatus(context.Background(), inbox.ID); s.Messages != 10 {
 		t.Errorf("%d messages, want 10", s.Messages)
+	}
+}
+
+func TestSubscriptionQueueIsBounded(t *testing.T) {
+	bus := NewBus()
+	sub := bus.Subscribe(1)
+	defer sub.Close()
+	for i := 0; i < MaxQueuedEvents; i++ {
+		bus.Publish([]Event{{Kind: EventFlags, AccountID: 1}})
+	}
+	if sub.Lost() || sub.Pending() != MaxQueuedEvents {
+		t.Fatalf("lost early: pending %d", sub.Pending())
+	}
+	bus.Publish([]Event{{Kind: EventFlags, AccountID: 1}})
+	if !sub.Lost() || sub.Pending() != 0 {
+		t.Errorf("overflow: lost=false or pending %d", sub.Pending())
+	}
+	if sub.Lost() {
+		t.Error("Lost reported twice")
+	}
+	bus.Publish([]Event{{Kind: EventAppend, AccountID: 1}})
+	if ev := sub.Drain(); len(ev) != 1 {
+		t.Errorf("after overflow: %d events", len(ev))
 	}
 }
