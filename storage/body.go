@@ -89,15 +89,17 @@ func putBody(t *tx, b *Body) (int64, error) {
 	if !in.Date.IsZero() {
 		date = in.Date.Unix()
 	}
-	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure,
-		subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix)
-		VALUES(?,?,?,1,?,?,?,?,?,?,?,?,?,?,?)`,
-		b.hash[:], len(b.data), in.HeaderLen, b.data[:in.HeaderLen], in.Envelope, in.Body, in.BodyStructure,
-		in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date)
+	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure)
+		VALUES(?,?,?,1,?,?,?,?)`,
+		b.hash[:], len(b.data), in.HeaderLen, b.data[:in.HeaderLen], in.Envelope, in.Body, in.BodyStructure)
 	if err != nil {
 		return 0, err
 	}
 	id, _ = res.LastInsertId()
+	if _, err := t.Exec(`INSERT INTO body_search(body_id, subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix)
+		VALUES(?,?,?,?,?,?,?,?)`, id, in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date); err != nil {
+		return 0, err
+	}
 	for n, off := 0, 0; off < len(b.data) || n == 0; n, off = n+1, off+chunkSize {
 		end := min(off+chunkSize, len(b.data))
 		if _, err := t.Exec(`INSERT INTO body_chunks(body_id, n, data) VALUES(?,?,?)`, id, n, b.data[off:end]); err != nil {

@@ -58,14 +58,20 @@ CREATE TABLE bodies (
 	header        BLOB NOT NULL,
 	envelope      BLOB NOT NULL,
 	body          BLOB NOT NULL,
-	bodystructure BLOB NOT NULL,
-	subject       TEXT NOT NULL DEFAULT '',
-	from_addr     TEXT NOT NULL DEFAULT '',
-	to_addr       TEXT NOT NULL DEFAULT '',
-	cc_addr       TEXT NOT NULL DEFAULT '',
-	bcc_addr      TEXT NOT NULL DEFAULT '',
-	message_id    TEXT NOT NULL DEFAULT '',
-	date_unix     INTEGER NOT NULL DEFAULT 0
+	bodystructure BLOB NOT NULL
+);
+
+-- The decoded header fields SEARCH matches, apart from the wide rows of
+-- bodies: a SEARCH over a mailbox then reads a few pages, not every header.
+CREATE TABLE body_search (
+	body_id    INTEGER PRIMARY KEY REFERENCES bodies(id) ON DELETE CASCADE,
+	subject    TEXT NOT NULL DEFAULT '',
+	from_addr  TEXT NOT NULL DEFAULT '',
+	to_addr    TEXT NOT NULL DEFAULT '',
+	cc_addr    TEXT NOT NULL DEFAULT '',
+	bcc_addr   TEXT NOT NULL DEFAULT '',
+	message_id TEXT NOT NULL DEFAULT '',
+	date_unix  INTEGER NOT NULL DEFAULT 0
 );
 
 -- A rowid table: SQLite keeps large rows of a WITHOUT ROWID table inside the

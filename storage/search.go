@@ -64,7 +64,7 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols SearchC
 	}
 	q := `SELECT count(*), coalesce(group_concat(` + expr + `, char(10) ORDER BY m.uid), '') FROM messages m`
 	if joined {
-		q += ` JOIN bodies b ON b.id=m.body_id`
+		q += ` JOIN body_search b ON b.body_id=m.body_id`
 	}
 	q += ` WHERE m.mailbox_id=?`
 	var n int
