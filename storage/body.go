@@ -122,18 +122,20 @@ type BodyReader struct {
 	chunkBuf []byte
 }
 
-// OpenBody opens a stored body for reading.
+// OpenBody opens a stored body for reading. The first chunk comes with the
+// size in one query: most messages are one chunk, read with no further query.
 func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error) {
 	ctx = ctxOrBackground(ctx)
 	var size int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT size FROM bodies WHERE id=?`, bodyID).Scan(&size)
+	var first []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT b.size, c.data FROM bodies b JOIN body_chunks c ON c.body_id=b.id AND c.n=0 WHERE b.id=?`, bodyID).Scan(&size, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: -1}, nil
+	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: 0, chunkBuf: first}, nil
 }
 
 // ReadBody returns a whole stored body.
