@@ -128,7 +128,7 @@ func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error)
 	ctx = ctxOrBackground(ctx)
 	var size int64
 	var first []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT b.size, c.data FROM bodies b JOIN body_chunks c ON c.body_id=b.id AND c.n=0 WHERE b.id=?`, bodyID).Scan(&size, &first)
+	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT size FROM bodies WHERE id=?1), data FROM body_chunks WHERE body_id=?1 AND n=0`, bodyID).Scan(&size, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
 	}
