@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -169,25 +170,23 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]MessageStat
 // ClaimRecent returns the UIDs still marked \Recent and clears the mark, so that
 // exactly one session sees each message as recent (RFC 3501 §2.3.2). With uids
 // nil it claims the whole mailbox (SELECT), else only those UIDs (new mail a
-// selected session was just told of). Every session told of a delivery asks,
-// so a claim that would find nothing is answered from a read, without taking
-// the writer.
+// selected session was just told of).
+//
+// Every session told of a delivery asks for the new UIDs, so the store keeps
+// the highest UID claimed per mailbox in memory: the first session to ask wins
+// them, and the others learn that they lost without a query.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
 	where, args := "", []any{mailboxID}
 	if uids != nil {
+		uids = s.recent.take(mailboxID, uids)
 		if len(uids) == 0 {
 			return nil, nil
 		}
 		w, a := uidSel{uids: uids}.where()
 		where, args = w, append(args, a...)
 	}
-	var found int
-	err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*) FROM (SELECT 1 FROM messages WHERE mailbox_id=? AND recent=1`+where+` LIMIT 1)`, args...).Scan(&found)
-	if err != nil || found == 0 {
-		return nil, err
-	}
 	var claimed []uint32
-	err = s.write(ctx, func(t *tx) error {
+	err := s.write(ctx, func(t *tx) error {
 		claimed = claimed[:0]
 		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=? AND recent=1`+where+` RETURNING uid`, args...)
 		if err != nil {
@@ -205,6 +204,36 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32)
 	})
 	sortUIDs(claimed)
 	return claimed, err
+}
+
+// recentClaims remembers, per mailbox, the highest UID a session has claimed
+// as \Recent since the store opened. UIDs only grow, so a UID at or below it
+// belongs to an earlier claim.
+type recentClaims struct {
+	mu   sync.Mutex
+	high map[int64]uint32
+}
+
+// take returns the UIDs above the mailbox's mark and raises the mark.
+func (r *recentClaims) take(mailboxID int64, uids []uint32) []uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.high == nil {
+		r.high = make(map[int64]uint32)
+	}
+	mark := r.high[mailboxID]
+	var out []uint32
+	for _, u := range uids {
+		if u > mark {
+			out = append(out, u)
+		}
+	}
+	for _, u := range out {
+		if u > r.high[mailboxID] {
+			r.high[mailboxID] = u
+		}
+	}
+	return out
 }
 
 // FetchWant selects the precomputed columns FetchMessages loads.

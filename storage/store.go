@@ -55,6 +55,8 @@ type Store struct {
 	bus  Bus
 	opts Options
 
+	recent recentClaims // see ClaimRecent
+
 	writes chan *writeReq
 	done   chan struct{} // closed when the writer goroutine has exited
 	closed chan struct{} // closed by Close to stop accepting writes
