@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,14 @@ func init() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// The connection's own guard does not cover this goroutine.
+				if v := recover(); v != nil {
+					c.srv.log.Error("imap connection panic in IDLE", "remote", c.nc.RemoteAddr().String(), "user", c.acct.Address,
+						"panic", v, "stack", string(debug.Stack()))
+					c.nc.Close()
+				}
+			}()
 			for {
 				select {
 				case <-stop:
@@ -55,6 +64,11 @@ func init() {
 		if err != nil {
 			if c.shutting.Load() {
 				c.bye("Server shutting down")
+				c.enc.Flush()
+			} else if isTimeout(err) {
+				// RFC 2177 §3: a client re-issues IDLE at least every 29
+				// minutes; one that did not is gone.
+				c.bye("Autologout; idle for too long")
 				c.enc.Flush()
 			}
 			return err

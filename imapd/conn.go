@@ -97,6 +97,9 @@ func (c *conn) serve() {
 		}
 		c.r.Release()
 		if !c.readAndRun() {
+			// A BYE for a timeout or a shutdown still goes out, briefly.
+			c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.enc.Flush()
 			return
 		}
 	}
