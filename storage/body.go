@@ -85,9 +85,11 @@ func putBody(t *tx, b *Body) (int64, error) {
 		return 0, err
 	}
 	in := b.info
-	var date int64
+	var date, zone int64
 	if !in.Date.IsZero() {
 		date = in.Date.Unix()
+		_, off := in.Date.Zone()
+		zone = int64(off)
 	}
 	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure)
 		VALUES(?,?,?,1,?,?,?,?)`,
@@ -96,8 +98,8 @@ func putBody(t *tx, b *Body) (int64, error) {
 		return 0, err
 	}
 	id, _ = res.LastInsertId()
-	if _, err := t.Exec(`INSERT INTO body_search(body_id, subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix)
-		VALUES(?,?,?,?,?,?,?,?)`, id, in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date); err != nil {
+	if _, err := t.Exec(`INSERT INTO body_search(body_id, subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix, date_zone)
+		VALUES(?,?,?,?,?,?,?,?,?)`, id, in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date, zone); err != nil {
 		return 0, err
 	}
 	for n, off := 0, 0; off < len(b.data) || n == 0; n, off = n+1, off+chunkSize {

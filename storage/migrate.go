@@ -71,7 +71,10 @@ CREATE TABLE body_search (
 	cc_addr    TEXT NOT NULL DEFAULT '',
 	bcc_addr   TEXT NOT NULL DEFAULT '',
 	message_id TEXT NOT NULL DEFAULT '',
-	date_unix  INTEGER NOT NULL DEFAULT 0
+	date_unix  INTEGER NOT NULL DEFAULT 0,
+	-- The Date: field's own zone, in seconds east of UTC: SENTON and its
+	-- kin compare the day as the sender wrote it (RFC 3501 §6.4.4).
+	date_zone  INTEGER NOT NULL DEFAULT 0
 );
 
 -- A rowid table: SQLite keeps large rows of a WITHOUT ROWID table inside the

@@ -31,7 +31,7 @@ type HeaderRow struct {
 
 	// Loaded only when selected by SearchColumns; empty otherwise.
 	Subject, From, To, Cc, Bcc, MessageID string
-	Date                                  time.Time // zero if missing or unparseable
+	Date                                  time.Time // in the field's own zone; zero if missing or unparseable
 }
 
 // SearchHeaders returns one row per message of a mailbox, in UID order,
@@ -59,7 +59,7 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols SearchC
 		}
 	}
 	if cols&SearchDate != 0 {
-		expr += `||' '||b.date_unix`
+		expr += `||' '||b.date_unix||' '||b.date_zone`
 		joined = true
 	}
 	q := `SELECT count(*), coalesce(group_concat(` + expr + `, char(10) ORDER BY m.uid), '') FROM messages m`
@@ -105,8 +105,9 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols SearchC
 			}
 		}
 		if cols&SearchDate != 0 {
-			if d := p.num(); d != 0 {
-				r.Date = time.Unix(d, 0)
+			d, zone := p.num(), p.num()
+			if d != 0 {
+				r.Date = time.Unix(d, 0).In(time.FixedZone("", int(zone)))
 			}
 		}
 		if p.err {
