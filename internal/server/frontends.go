@@ -59,7 +59,7 @@ func (s *Server) frontends() frontendSet {
 		TLS:                 s.TLS,
 		Limiter:             s.Limiter,
 		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger.With("proto", "smtp"),
+		Logger:              s.Logger,
 		Domains:             c.Domains,
 		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
 		MaxRecipients:       c.SMTP.MaxRecipients,
@@ -76,7 +76,7 @@ func (s *Server) frontends() frontendSet {
 		TLS:                 s.TLS,
 		Limiter:             s.Limiter,
 		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger.With("proto", "imap"),
+		Logger:              s.Logger,
 		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
 	})
 	set.byKey["[imap] listen"] = im
@@ -88,7 +88,7 @@ func (s *Server) frontends() frontendSet {
 		TLS:                 s.TLS,
 		Limiter:             s.Limiter,
 		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger.With("proto", "pop3"),
+		Logger:              s.Logger,
 		DeletePolicy:        c.POP3.Delete,
 	})
 	set.byKey["[pop3] listen"] = pop
