@@ -21,7 +21,8 @@ import (
 // second one, which writes while the first waits for DONE.
 type conn struct {
 	srv *Server
-	nc  net.Conn
+	nc  net.Conn // replaced by a *tls.Conn after STARTTLS
+	raw net.Conn // the accepted socket: what other goroutines may touch
 	tls bool
 
 	r   *wire.Reader
@@ -46,7 +47,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
-	c := &conn{srv: s, nc: nc, tls: implicitTLS, state: stateNotAuth, start: time.Now()}
+	c := &conn{srv: s, nc: nc, raw: nc, tls: implicitTLS, state: stateNotAuth, start: time.Now()}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remote = ap.Addr().Unmap()
 	}
@@ -56,16 +57,21 @@ func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	return c
 }
 
-// shutdown asks the connection to log out; a connection waiting for a
+// Shutdown asks the connection to log out; a connection waiting for a
 // command is woken at once.
-func (c *conn) shutdown() {
+func (c *conn) Shutdown() {
 	c.shutting.Store(true)
 	if c.waiting.Load() {
-		c.nc.SetReadDeadline(time.Now())
+		// A TLS connection reads through the socket: its deadline wakes it.
+		c.raw.SetReadDeadline(time.Now())
 	}
 }
 
-func (c *conn) serve() {
+// Close ends the connection at once (a shutdown that ran out of time).
+func (c *conn) Close() { c.raw.Close() }
+
+// Serve runs the connection until it ends.
+func (c *conn) Serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			c.srv.log.Error("imap connection panic", "remote", c.nc.RemoteAddr().String(), "user", c.acct.Address,

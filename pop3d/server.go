@@ -8,13 +8,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"postern/authlimit"
+	"postern/internal/connserver"
 	"postern/storage"
 )
 
@@ -64,11 +63,7 @@ type Server struct {
 	log   *slog.Logger
 	locks *lockTable
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*session]struct{}
-	closing   bool
-	wg        sync.WaitGroup // running sessions
+	conns connserver.Server
 }
 
 // New returns a Server for cfg. cfg.Store is required.
@@ -95,16 +90,15 @@ func New(cfg Config) *Server {
 		cfg.MaxErrors = DefaultMaxErrors
 	}
 	return &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		locks:     newLockTable(),
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*session]struct{}{},
+		cfg:   cfg,
+		log:   cfg.Logger,
+		locks: newLockTable(),
+		conns: connserver.Server{Log: cfg.Logger},
 	}
 }
 
 // ErrServerClosed is returned by Serve and ServeTLS when called after Shutdown.
-var ErrServerClosed = errors.New("pop3d: server closed")
+var ErrServerClosed = connserver.ErrClosed
 
 // Serve accepts plain connections on l (STLS is offered when Config.TLS is
 // set). It returns nil after Shutdown, or the listener's error.
@@ -122,97 +116,16 @@ func (s *Server) ServeTLS(l net.Listener) error {
 }
 
 func (s *Server) serve(l net.Listener, implicit bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-
-	var backoff time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: wait and retry.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("pop3 accept", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("pop3d: accept: %w", err)
-		}
-		backoff = 0
+	return s.conns.Serve(l, func(c net.Conn) connserver.Conn {
 		if implicit {
 			c = tls.Server(c, s.cfg.TLS)
 		}
-		sess := newSession(s, c, implicit)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.conns[sess] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go sess.serve()
-	}
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-func (s *Server) forget(sess *session) {
-	s.mu.Lock()
-	delete(s.conns, sess)
-	s.mu.Unlock()
-	s.wg.Done()
+		return newSession(s, c, implicit)
+	})
 }
 
 // Shutdown stops accepting connections, interrupts sessions waiting for a
 // command, lets commands in progress finish until ctx ends, and then closes
 // every connection. A session ended this way commits nothing (RFC 1939 §6:
 // only QUIT enters the UPDATE state).
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for sess := range s.conns {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.conns {
-			sess.kill()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.conns.Shutdown(ctx) }

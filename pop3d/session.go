@@ -103,7 +103,8 @@ func newSession(srv *Server, c net.Conn, implicit bool) *session {
 }
 
 // serve runs the session to its end. A panic ends only this connection.
-func (s *session) serve() {
+// Serve runs the session until the connection ends.
+func (s *session) Serve() {
 	log := s.srv.log
 	log.Info("pop3 connection open", "remote", s.remote.String(), "tls", s.implicit)
 	defer func() {
@@ -147,20 +148,19 @@ func (s *session) finish() {
 		s.release = nil
 	}
 	s.cancel()
-	s.srv.forget(s)
 }
 
-// interrupt is called by Shutdown: a session waiting for a command stops
+// Shutdown is called by the server's Shutdown: a session waiting for a command stops
 // waiting; one running a command finishes it and then stops.
-func (s *session) interrupt() {
+func (s *session) Shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.interrupted = true
 	s.conn.SetReadDeadline(time.Now())
 }
 
-// kill closes the connection and cancels store calls in progress.
-func (s *session) kill() {
+// Close closes the connection and cancels store calls in progress.
+func (s *session) Close() {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
