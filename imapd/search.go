@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 
+	"postern/mimeinfo"
 	"postern/storage"
 )
 
@@ -56,11 +56,16 @@ func (c *conn) search(crit *imap.SearchCriteria) ([]member, error) {
 			continue // not yet (or no longer) in this session's view
 		}
 		m := &searchMsg{seq: uint32(j + 1), row: row}
-		ok, err := ev.match(crit, m)
+		// First without reading the body: most messages are decided by
+		// flags, dates and headers alone. Only an undecided one is read.
+		res, err := ev.match(crit, m, false)
+		if err == nil && res == mayMatch {
+			res, err = ev.match(crit, m, true)
+		}
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if res == isMatch {
 			out = append(out, member{m.seq, row.UID})
 		}
 	}
@@ -102,10 +107,28 @@ func (n *searchNeeds) scan(c *imap.SearchCriteria) {
 }
 
 type searchMsg struct {
-	seq  uint32
-	row  *storage.HeaderRow
-	body []byte // loaded on first BODY or TEXT
+	seq      uint32
+	row      *storage.HeaderRow
+	body     []byte // loaded on first BODY or TEXT
+	bodyText string // decoded body text, case-folded, on first BODY or TEXT
+	fullText string // decoded header and body text, case-folded, on first TEXT
+	haveBody bool
+	haveText bool
 }
+
+// maxSearchText bounds the decoded text of one message that BODY and TEXT
+// look at, so a huge message costs a bounded amount of memory per search.
+const maxSearchText = 4 << 20
+
+// result is a criterion's outcome; mayMatch means it depends on the body,
+// which has not been read.
+type result int8
+
+const (
+	noMatch result = iota
+	isMatch
+	mayMatch
+)
 
 type evaluator struct {
 	c       *conn
@@ -114,11 +137,62 @@ type evaluator struct {
 	headers map[uint32][]byte
 }
 
-func (ev *evaluator) match(c *imap.SearchCriteria, m *searchMsg) (bool, error) {
+// match evaluates c for m. With readBody false, BODY and TEXT are not
+// evaluated but give mayMatch, and the result is mayMatch when they decide it.
+func (ev *evaluator) match(c *imap.SearchCriteria, m *searchMsg, readBody bool) (result, error) {
+	if !ev.matchCheap(c, m) {
+		return noMatch, nil
+	}
+	res := isMatch
+	if len(c.Body) > 0 || len(c.Text) > 0 {
+		if !readBody {
+			res = mayMatch
+		} else if ok, err := ev.matchText(c, m); err != nil || !ok {
+			return noMatch, err
+		}
+	}
+	for i := range c.Not {
+		r, err := ev.match(&c.Not[i], m, readBody)
+		if err != nil {
+			return noMatch, err
+		}
+		switch r {
+		case isMatch:
+			return noMatch, nil
+		case mayMatch:
+			res = mayMatch
+		}
+	}
+	for i := range c.Or {
+		a, err := ev.match(&c.Or[i][0], m, readBody)
+		if err != nil {
+			return noMatch, err
+		}
+		if a == isMatch {
+			continue
+		}
+		b, err := ev.match(&c.Or[i][1], m, readBody)
+		if err != nil {
+			return noMatch, err
+		}
+		switch {
+		case b == isMatch:
+		case a == noMatch && b == noMatch:
+			return noMatch, nil
+		default:
+			res = mayMatch
+		}
+	}
+	return res, nil
+}
+
+// matchCheap evaluates the criteria of c that need no body: sequence
+// numbers, UIDs, dates, flags, sizes and header fields.
+func (ev *evaluator) matchCheap(c *imap.SearchCriteria, m *searchMsg) bool {
 	r := m.row
 	for _, set := range c.SeqNum {
 		if !inSet([]imap.SeqRange(set), m.seq, ev.n) {
-			return false, nil
+			return false
 		}
 	}
 	for _, set := range c.UID {
@@ -127,80 +201,71 @@ func (ev *evaluator) match(c *imap.SearchCriteria, m *searchMsg) (bool, error) {
 			ranges[i] = imap.SeqRange{Start: uint32(x.Start), Stop: uint32(x.Stop)}
 		}
 		if !inSet(ranges, r.UID, ev.maxUID) {
-			return false, nil
+			return false
 		}
 	}
 	// Dates compare by day, disregarding time and zone (§6.4.4).
 	if !c.Since.IsZero() || !c.Before.IsZero() {
 		d := day(r.InternalDate)
 		if (!c.Since.IsZero() && d.Before(c.Since)) || (!c.Before.IsZero() && !d.Before(c.Before)) {
-			return false, nil
+			return false
 		}
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
 		if r.Date.IsZero() {
-			return false, nil
+			return false
 		}
 		d := day(r.Date)
 		if (!c.SentSince.IsZero() && d.Before(c.SentSince)) || (!c.SentBefore.IsZero() && !d.Before(c.SentBefore)) {
-			return false, nil
+			return false
 		}
 	}
 	for _, f := range c.Flag {
 		if !ev.hasFlag(m, f) {
-			return false, nil
+			return false
 		}
 	}
 	for _, f := range c.NotFlag {
 		if ev.hasFlag(m, f) {
-			return false, nil
+			return false
 		}
 	}
 	if c.Larger > 0 && r.Size <= c.Larger {
-		return false, nil
+		return false
 	}
 	if c.Smaller > 0 && r.Size >= c.Smaller {
-		return false, nil
+		return false
 	}
 	for _, h := range c.Header {
 		if !ev.matchHeader(m, h.Key, h.Value) {
-			return false, nil
+			return false
 		}
 	}
+	return true
+}
+
+// matchText evaluates BODY and TEXT (§6.4.4) on the decoded text of the
+// message: transfer encodings undone, charsets converted to UTF-8, only
+// the text parts (mimeinfo.SearchText); TEXT adds the header fields with
+// their encoded words decoded. The search strings are UTF-8 (the parser
+// accepts CHARSET UTF-8 and US-ASCII only).
+func (ev *evaluator) matchText(c *imap.SearchCriteria, m *searchMsg) (bool, error) {
 	for _, s := range c.Body {
-		body, err := ev.body(m)
+		text, err := ev.bodyText(m)
 		if err != nil {
 			return false, err
 		}
-		hl := headerLen(body)
-		if !containsFold(string(body[hl:]), s) {
+		if !strings.Contains(text, mimeinfo.FoldCase(s)) {
 			return false, nil
 		}
 	}
 	for _, s := range c.Text {
-		body, err := ev.body(m)
+		text, err := ev.fullText(m)
 		if err != nil {
 			return false, err
 		}
-		if !containsFold(string(body), s) {
+		if !strings.Contains(text, mimeinfo.FoldCase(s)) {
 			return false, nil
-		}
-	}
-	for i := range c.Not {
-		ok, err := ev.match(&c.Not[i], m)
-		if err != nil || ok {
-			return false, err
-		}
-	}
-	for i := range c.Or {
-		ok, err := ev.match(&c.Or[i][0], m)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			if ok, err = ev.match(&c.Or[i][1], m); err != nil || !ok {
-				return false, err
-			}
 		}
 	}
 	return true, nil
@@ -253,15 +318,15 @@ func (ev *evaluator) matchHeader(m *searchMsg, key, value string) bool {
 	r := m.row
 	switch strings.ToLower(key) {
 	case "subject":
-		return containsFold(r.Subject, value)
+		return mimeinfo.ContainsFold(r.Subject, value)
 	case "from":
-		return containsFold(r.From, value)
+		return mimeinfo.ContainsFold(r.From, value)
 	case "to":
-		return containsFold(r.To, value)
+		return mimeinfo.ContainsFold(r.To, value)
 	case "cc":
-		return containsFold(r.Cc, value)
+		return mimeinfo.ContainsFold(r.Cc, value)
 	case "bcc":
-		return containsFold(r.Bcc, value)
+		return mimeinfo.ContainsFold(r.Bcc, value)
 	}
 	h := ev.headers[r.UID]
 	found := false
@@ -269,7 +334,7 @@ func (ev *evaluator) matchHeader(m *searchMsg, key, value string) bool {
 		if strings.EqualFold(string(name), key) {
 			// An empty string matches every message that has the field
 			// (§6.4.4 HEADER).
-			if value == "" || containsFold(string(val), value) {
+			if value == "" || mimeinfo.ContainsFold(string(val), value) {
 				found = true
 				return false
 			}
@@ -319,6 +384,34 @@ func (ev *evaluator) body(m *searchMsg) ([]byte, error) {
 	return m.body, nil
 }
 
+// bodyText returns the message's decoded body text, case-folded.
+func (ev *evaluator) bodyText(m *searchMsg) (string, error) {
+	if !m.haveBody {
+		body, err := ev.body(m)
+		if err != nil {
+			return "", err
+		}
+		m.bodyText = mimeinfo.FoldCase(mimeinfo.SearchText(body, maxSearchText))
+		m.haveBody = true
+	}
+	return m.bodyText, nil
+}
+
+// fullText returns the decoded header fields and body text, case-folded.
+// A line break between them keeps a match from spanning both.
+func (ev *evaluator) fullText(m *searchMsg) (string, error) {
+	if !m.haveText {
+		text, err := ev.bodyText(m)
+		if err != nil {
+			return "", err
+		}
+		body, _ := ev.body(m)
+		m.fullText = mimeinfo.FoldCase(mimeinfo.DecodeHeader(body[:headerLen(body)])) + "\n" + text
+		m.haveText = true
+	}
+	return m.fullText, nil
+}
+
 // headerLen finds the end of the header block (after the empty line).
 func headerLen(msg []byte) int {
 	if bytes.HasPrefix(msg, []byte("\r\n")) {
@@ -328,49 +421,4 @@ func headerLen(msg []byte) int {
 		return i + 4
 	}
 	return len(msg)
-}
-
-// containsFold reports whether s contains substr, ignoring case
-// (§6.4.4: "case-insensitive substring"). ASCII is compared in place;
-// other text is lowered first.
-func containsFold(s, substr string) bool {
-	if substr == "" {
-		return true
-	}
-	if len(substr) > len(s) {
-		return false
-	}
-	if !isASCII(substr) || !isASCII(s) {
-		return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
-	}
-	first := lowerASCII(substr[0])
-	for i := 0; i+len(substr) <= len(s); i++ {
-		if lowerASCII(s[i]) != first {
-			continue
-		}
-		j := 1
-		for j < len(substr) && lowerASCII(s[i+j]) == lowerASCII(substr[j]) {
-			j++
-		}
-		if j == len(substr) {
-			return true
-		}
-	}
-	return false
-}
-
-func lowerASCII(b byte) byte {
-	if b >= 'A' && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,8 @@
 // IMAP needs from it: ENVELOPE, BODY and BODYSTRUCTURE in wire form (RFC 3501
 // §7.4.2), the decoded header fields SEARCH compares, and the length of the
 // header block. It also extracts body sections for FETCH BODY[section]
-// (RFC 3501 §6.4.5).
+// (RFC 3501 §6.4.5), and the decoded text that SEARCH BODY and TEXT compare
+// (RFC 3501 §6.4.4): SearchText and DecodeHeader.
 //
 // Every input is assumed hostile: the walk never fails, never panics, nests at
 // most 32 deep, looks at no more than 1 MiB of any header block, analyses at
