@@ -155,3 +155,25 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		t.Errorf("delivered %d times", n)
 	}
 }
+
+// A user who sends from an alias gets the bounce in their own INBOX.
+func TestBounceToAnAliasSender(t *testing.T) {
+	mx := startRemoteMX(t)
+	mx.rcpt = func(string) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	}
+	ts := outboundServer(t, "", mx, remoteZones())
+	ts.AddUser(t, "alice@example.test", "alice-pw")
+	if err := ts.Store.AddAlias(context.Background(), "sales@example.test", []string{"alice@example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, ts, "alice@example.test", "alice-pw", "sales@example.test", []string{"nobody@remote.test"},
+		"From: Sales <sales@example.test>\r\nTo: nobody@remote.test\r\nSubject: Offer\r\n\r\nhi\r\n")
+	c := imapLogin(t, ts, "alice@example.test", "alice-pw", nil)
+	eventually(t, "a bounce in alice's INBOX", func() bool {
+		for _, m := range fetchAll(t, c, "INBOX") {
+			return bytes.Contains(m, []byte("Final-Recipient: rfc822; nobody@remote.test")) && bytes.Contains(m, []byte("To: <sales@example.test>"))
+		}
+		return false
+	})
+}
