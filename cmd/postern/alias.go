@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"postern/config"
 	"postern/storage"
 )
 
@@ -15,27 +16,24 @@ func runAliasAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	alias := storage.NormalizeAddress(pos[0])
-	domainCheck := alias
-	if strings.HasPrefix(alias, "@") {
-		domainCheck = "catch-all" + alias
-	}
-	if err := checkDomain(cfg, domainCheck); err != nil {
-		return err
-	}
-	if _, err := st.AccountByAddress(context.Background(), alias); err == nil {
-		return fmt.Errorf("%s is an account; an alias cannot have the same address", alias)
-	}
-	if err := st.AddAlias(context.Background(), alias, pos[1:]); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "%s -> %s\n", alias, strings.Join(pos[1:], ", "))
-	return nil
+	return withStore(env, func(cfg config.Config, st *storage.Store) error {
+		alias := storage.NormalizeAddress(pos[0])
+		domainCheck := alias
+		if strings.HasPrefix(alias, "@") {
+			domainCheck = "catch-all" + alias
+		}
+		if err := checkDomain(cfg, domainCheck); err != nil {
+			return err
+		}
+		if _, err := st.AccountByAddress(context.Background(), alias); err == nil {
+			return fmt.Errorf("%s is an account; an alias cannot have the same address", alias)
+		}
+		if err := st.AddAlias(context.Background(), alias, pos[1:]); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%s -> %s\n", alias, strings.Join(pos[1:], ", "))
+		return nil
+	})
 }
 
 func runAliasDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -43,36 +41,30 @@ func runAliasDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.DeleteAlias(context.Background(), pos[0]); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no alias %s", pos[0])
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		if err := st.DeleteAlias(context.Background(), pos[0]); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("no alias %s", pos[0])
+			}
+			return err
 		}
-		return err
-	}
-	fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
-	return nil
+		fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
+		return nil
+	})
 }
 
 func runAliasList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	list, err := st.Aliases(context.Background())
-	if err != nil {
-		return err
-	}
-	for _, a := range list {
-		fmt.Fprintf(env.stdout, "%s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
-	}
-	return nil
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		list, err := st.Aliases(context.Background())
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			fmt.Fprintf(env.stdout, "%s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
+		}
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"postern/config"
 	"postern/delivery/outbound"
 	"postern/storage"
 )
@@ -36,26 +37,23 @@ func runQueueList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	list, err := st.QueueList(context.Background())
-	if err != nil {
-		return err
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(env.stdout, "the queue is empty")
-		return nil
-	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSENDER\tDOMAIN\tPENDING\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
-	for _, e := range list {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", e.ID, sender(e.From), e.Domain, len(e.Pending()), e.Size, e.Attempts,
-			e.NextAttempt.Local().Format(time.DateTime), shorten(e.LastError, 60))
-	}
-	return w.Flush()
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		list, err := st.QueueList(context.Background())
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(env.stdout, "the queue is empty")
+			return nil
+		}
+		w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tSENDER\tDOMAIN\tPENDING\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
+		for _, e := range list {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", e.ID, sender(e.From), e.Domain, len(e.Pending()), e.Size, e.Attempts,
+				e.NextAttempt.Local().Format(time.DateTime), shorten(e.LastError, 60))
+		}
+		return w.Flush()
+	})
 }
 
 func sender(s string) string {
@@ -81,40 +79,37 @@ func runQueueShow(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	e, err := st.QueueEntry(context.Background(), id)
-	if err != nil {
-		return notFound(err, id)
-	}
-	out := env.stdout
-	fmt.Fprintf(out, "ID:           %d\nMessage:      %s\nSender:       %s\nDomain:       %s\nSize:         %d\n", e.ID, e.MsgID, sender(e.From), e.Domain, e.Size)
-	fmt.Fprintf(out, "Queued:       %s\nAttempts:     %d\n", e.Created.Local().Format(time.DateTime), e.Attempts)
-	if !e.LastAttempt.IsZero() {
-		fmt.Fprintf(out, "Last attempt: %s\n", e.LastAttempt.Local().Format(time.DateTime))
-	}
-	fmt.Fprintf(out, "Next attempt: %s\n", e.NextAttempt.Local().Format(time.DateTime))
-	if e.LastError != "" {
-		fmt.Fprintf(out, "Last error:   %s\n", e.LastError)
-	}
-	if e.EnvelopeID != "" || e.Return != "" {
-		fmt.Fprintf(out, "DSN:          ENVID=%s RET=%s\n", e.EnvelopeID, e.Return)
-	}
-	fmt.Fprintln(out, "Recipients:")
-	for _, r := range e.Recipients {
-		line := fmt.Sprintf("  %s  %s", r.Address, r.Status)
-		if len(r.Notify) > 0 {
-			line += "  NOTIFY=" + strings.Join(r.Notify, ",")
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		e, err := st.QueueEntry(context.Background(), id)
+		if err != nil {
+			return notFound(err, id)
 		}
-		if r.Error != "" {
-			line += "  (" + r.Error + ")"
+		out := env.stdout
+		fmt.Fprintf(out, "ID:           %d\nMessage:      %s\nSender:       %s\nDomain:       %s\nSize:         %d\n", e.ID, e.MsgID, sender(e.From), e.Domain, e.Size)
+		fmt.Fprintf(out, "Queued:       %s\nAttempts:     %d\n", e.Created.Local().Format(time.DateTime), e.Attempts)
+		if !e.LastAttempt.IsZero() {
+			fmt.Fprintf(out, "Last attempt: %s\n", e.LastAttempt.Local().Format(time.DateTime))
 		}
-		fmt.Fprintln(out, line)
-	}
-	return nil
+		fmt.Fprintf(out, "Next attempt: %s\n", e.NextAttempt.Local().Format(time.DateTime))
+		if e.LastError != "" {
+			fmt.Fprintf(out, "Last error:   %s\n", e.LastError)
+		}
+		if e.EnvelopeID != "" || e.Return != "" {
+			fmt.Fprintf(out, "DSN:          ENVID=%s RET=%s\n", e.EnvelopeID, e.Return)
+		}
+		fmt.Fprintln(out, "Recipients:")
+		for _, r := range e.Recipients {
+			line := fmt.Sprintf("  %s  %s", r.Address, r.Status)
+			if len(r.Notify) > 0 {
+				line += "  NOTIFY=" + strings.Join(r.Notify, ",")
+			}
+			if r.Error != "" {
+				line += "  (" + r.Error + ")"
+			}
+			fmt.Fprintln(out, line)
+		}
+		return nil
+	})
 }
 
 func runQueueRetry(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -133,17 +128,14 @@ func runQueueRetry(env *cliEnv, fs *flag.FlagSet, args []string) error {
 			return err
 		}
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	n, err := st.QueueRetry(context.Background(), id, time.Now())
-	if err != nil {
-		return notFound(err, id)
-	}
-	fmt.Fprintf(env.stdout, "%d queue entr%s due now\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
-	return nil
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		n, err := st.QueueRetry(context.Background(), id, time.Now())
+		if err != nil {
+			return notFound(err, id)
+		}
+		fmt.Fprintf(env.stdout, "%d queue entr%s due now\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+		return nil
+	})
 }
 
 func runQueueDrop(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -156,19 +148,16 @@ func runQueueDrop(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	r := outbound.New(outbound.Options{Store: st, Hostname: cfg.Hostname, Domains: cfg.Domains})
-	if err := r.Drop(context.Background(), id, *silent); err != nil {
-		return notFound(err, id)
-	}
-	if *silent {
-		fmt.Fprintf(env.stdout, "dropped %d\n", id)
-	} else {
-		fmt.Fprintf(env.stdout, "dropped %d; the sender is told\n", id)
-	}
-	return nil
+	return withStore(env, func(cfg config.Config, st *storage.Store) error {
+		r := outbound.New(outbound.Options{Store: st, Hostname: cfg.Hostname, Domains: cfg.Domains})
+		if err := r.Drop(context.Background(), id, *silent); err != nil {
+			return notFound(err, id)
+		}
+		if *silent {
+			fmt.Fprintf(env.stdout, "dropped %d\n", id)
+		} else {
+			fmt.Fprintf(env.stdout, "dropped %d; the sender is told\n", id)
+		}
+		return nil
+	})
 }

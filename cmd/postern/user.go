@@ -28,6 +28,17 @@ func openStore(env *cliEnv) (config.Config, *storage.Store, error) {
 	return cfg, st, err
 }
 
+// withStore runs fn with the config and the store it names, and closes the
+// store after.
+func withStore(env *cliEnv, fn func(cfg config.Config, st *storage.Store) error) error {
+	cfg, st, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cfg, st)
+}
+
 // checkDomain refuses an address outside the served domains: mail for it could
 // never arrive here.
 func checkDomain(cfg config.Config, address string) error {
@@ -87,27 +98,24 @@ func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	addr := storage.NormalizeAddress(pos[0])
-	if err := checkDomain(cfg, addr); err != nil {
-		return err
-	}
-	if _, err := st.AccountByAddress(context.Background(), addr); err == nil {
-		return fmt.Errorf("account %s already exists (use \"postern user passwd\" to change its password)", addr)
-	}
-	pw, err := readPassword(env)
-	if err != nil {
-		return err
-	}
-	if _, err := st.CreateAccount(context.Background(), addr, pw); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "created %s\n", addr)
-	return nil
+	return withStore(env, func(cfg config.Config, st *storage.Store) error {
+		addr := storage.NormalizeAddress(pos[0])
+		if err := checkDomain(cfg, addr); err != nil {
+			return err
+		}
+		if _, err := st.AccountByAddress(context.Background(), addr); err == nil {
+			return fmt.Errorf("account %s already exists (use \"postern user passwd\" to change its password)", addr)
+		}
+		pw, err := readPassword(env)
+		if err != nil {
+			return err
+		}
+		if _, err := st.CreateAccount(context.Background(), addr, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "created %s\n", addr)
+		return nil
+	})
 }
 
 func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -115,23 +123,20 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
-		return fmt.Errorf("no account %s", pos[0])
-	}
-	pw, err := readPassword(env)
-	if err != nil {
-		return err
-	}
-	if err := st.SetPassword(context.Background(), pos[0], pw); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "password changed for %s\n", storage.NormalizeAddress(pos[0]))
-	return nil
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
+			return fmt.Errorf("no account %s", pos[0])
+		}
+		pw, err := readPassword(env)
+		if err != nil {
+			return err
+		}
+		if err := st.SetPassword(context.Background(), pos[0], pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "password changed for %s\n", storage.NormalizeAddress(pos[0]))
+		return nil
+	})
 }
 
 func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -139,42 +144,36 @@ func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.DeleteAccount(context.Background(), pos[0]); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no account %s", pos[0])
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		if err := st.DeleteAccount(context.Background(), pos[0]); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("no account %s", pos[0])
+			}
+			return err
 		}
-		return err
-	}
-	fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
-	return nil
+		fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
+		return nil
+	})
 }
 
 func runUserList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	_, st, err := openStore(env)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	accts, err := st.Accounts(context.Background())
-	if err != nil {
-		return err
-	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ADDRESS\tCREATED\tSTATUS")
-	for _, a := range accts {
-		status := "active"
-		if a.Disabled {
-			status = "disabled"
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		accts, err := st.Accounts(context.Background())
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\n", a.Address, a.Created.UTC().Format("2006-01-02 15:04"), status)
-	}
-	return w.Flush()
+		w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ADDRESS\tCREATED\tSTATUS")
+		for _, a := range accts {
+			status := "active"
+			if a.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", a.Address, a.Created.UTC().Format("2006-01-02 15:04"), status)
+		}
+		return w.Flush()
+	})
 }
