@@ -184,6 +184,14 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32)
 		}
 		w, a := uidSel{uids: uids}.where()
 		where, args = w, append(args, a...)
+	} else {
+		// Most SELECTs find nothing recent: say so from a read (through the
+		// partial index on recent), without taking the writer.
+		var found int
+		err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*) FROM (SELECT 1 FROM messages WHERE mailbox_id=? AND recent=1 LIMIT 1)`, mailboxID).Scan(&found)
+		if err != nil || found == 0 {
+			return nil, err
+		}
 	}
 	var claimed []uint32
 	err := s.write(ctx, func(t *tx) error {
