@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,9 +123,10 @@ func TestPermanentFailureBouncesToSenderOverIMAP(t *testing.T) {
 
 func TestQueueSurvivesRestart(t *testing.T) {
 	mx := startRemoteMX(t)
-	refuse := true
+	var refuse atomic.Bool
+	refuse.Store(true)
 	mx.rcpt = func(to string) error {
-		if refuse {
+		if refuse.Load() {
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 		}
 		return nil
@@ -141,9 +143,7 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mx.mu.Lock()
-	refuse = false
-	mx.mu.Unlock()
+	refuse.Store(false)
 	ts2 := outboundServer(t, dir, mx, remoteZones())
 	eventually(t, "delivery after the restart", func() bool { return len(mx.messages()) == 1 })
 	eventually(t, "an empty queue", func() bool {
