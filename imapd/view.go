@@ -125,12 +125,3 @@ func uidsOf(ms []member) []uint32 {
 	}
 	return u
 }
-
-// uidSetString formats ascending UIDs compactly as a sequence set.
-func uidSetString(uids []uint32) string {
-	var set imap.UIDSet
-	for _, u := range uids {
-		set.AddNum(imap.UID(u))
-	}
-	return set.String()
-}

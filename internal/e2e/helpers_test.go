@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +197,3 @@ func fetchAll(t *testing.T, c *imapclient.Client, mailbox string) map[imap.UID][
 	}
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
