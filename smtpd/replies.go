@@ -20,7 +20,6 @@ var (
 	errAuthzid     = reply(535, 5, 7, 8, "Authorization identity must be empty or equal to the user name")
 
 	errNotYours     = reply(553, 5, 7, 1, "Sender address is not yours: use your own address or one of your aliases")
-	errNullSender   = reply(553, 5, 7, 1, "The null sender <> is not allowed on submission")
 	errBadSender    = reply(553, 5, 1, 7, "Bad sender address syntax")
 	errBadRcpt      = reply(501, 5, 1, 3, "Bad recipient address syntax")
 	errUnknownUser  = reply(550, 5, 1, 1, "No such user here")

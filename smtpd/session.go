@@ -107,24 +107,36 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if s.account == nil {
 			return s.refuse(errAuthRequired)
 		}
-		if from == "" {
-			return s.refuse(errNullSender)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-		defer cancel()
-		ok, err := s.srv.router.Owns(ctx, *s.account, from)
-		if err != nil {
-			s.srv.log.Error("sender lookup failed", "from", from, "err", err)
-			return errTempLookup
-		}
-		if !ok {
-			s.srv.log.Info("sender refused", "user", s.account.Address, "from", from, "remote", s.remote.String())
-			return s.refuse(errNotYours)
+		// RFC 6409 §3.2: the null reverse-path MUST NOT in itself be
+		// cause for refusal; mail clients send disposition notifications
+		// (RFC 8098 §2.1) with it. It names no one, so there is no owner
+		// to check.
+		if from != "" {
+			if err := s.checkOwner(from); err != nil {
+				return err
+			}
 		}
 	}
 	s.from, s.haveFrom = from, true
 	if opts != nil {
 		s.mailOpts = *opts
+	}
+	return nil
+}
+
+// checkOwner refuses a submission sender that is not the authenticated
+// account's own. mu must be held.
+func (s *session) checkOwner(from string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	ok, err := s.srv.router.Owns(ctx, *s.account, from)
+	if err != nil {
+		s.srv.log.Error("sender lookup failed", "from", from, "err", err)
+		return errTempLookup
+	}
+	if !ok {
+		s.srv.log.Info("sender refused", "user", s.account.Address, "from", from, "remote", s.remote.String())
+		return s.refuse(errNotYours)
 	}
 	return nil
 }
