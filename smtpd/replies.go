@@ -19,6 +19,8 @@ var (
 	errAuthBadResp = reply(501, 5, 5, 2, "Malformed authentication response")
 	errAuthzid     = reply(535, 5, 7, 8, "Authorization identity must be empty or equal to the user name")
 
+	errNestedMail = reply(503, 5, 5, 1, "Nested MAIL command: finish or RSET the current transaction first")
+
 	errNotYours     = reply(553, 5, 7, 1, "Sender address is not yours: use your own address or one of your aliases")
 	errBadSender    = reply(553, 5, 1, 7, "Bad sender address syntax")
 	errBadRcpt      = reply(501, 5, 1, 3, "Bad recipient address syntax")

@@ -99,6 +99,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.draining() {
 		return errShuttingDown
 	}
+	if s.haveFrom {
+		// RFC 5321 §4.1.4: a transaction, once begun, ends with DATA, RSET,
+		// EHLO or QUIT; a second MAIL is out of sequence (§4.3.2: 503).
+		// go-smtp would let it through and keep counting the old
+		// transaction's recipients against MaxRecipients.
+		return s.refuse(errNestedMail)
+	}
 	s.resetLocked()
 	if hasControl(from) {
 		return s.refuse(errBadSender)
