@@ -1,8 +1,11 @@
 package smtpd
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"postern/delivery"
 )
 
 // RFC 5321 §4.1.4, §4.3.2: MAIL inside a transaction is out of sequence
@@ -50,4 +53,49 @@ func TestNestedMail(t *testing.T) {
 	c.expect("250 ")
 	c.send("QUIT\r\n")
 	c.expect("221 ")
+}
+
+// acceptAll is an outbound queue that takes every remote recipient.
+type acceptAll struct{}
+
+func (acceptAll) Accept(context.Context, string, delivery.Recipient) error { return nil }
+func (acceptAll) Queued()                                                  {}
+
+// The same recipient named twice in one transaction gets one copy; the
+// Received field names it in its FOR clause as for a single recipient. A
+// remote recipient named twice, or reached again through an alias, is
+// queued once.
+func TestDuplicateRecipients(t *testing.T) {
+	e := startEnv(t, func(c *Config) { c.Queue = acceptAll{} })
+	alice := e.addUser(t, "alice@example.test", "pw")
+	e.addAlias(t, "fwd@example.test", "friend@remote.test")
+
+	c := dial(t, e.mxAddr)
+	msg := "Subject: twice\r\n\r\nbody\r\n"
+	if _, err := send(c, "a@remote.test", []string{"alice@example.test", "alice@EXAMPLE.test"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	msgs := inbox(t, e.st, alice)
+	if len(msgs) != 1 {
+		t.Fatalf("alice has %d messages, want 1", len(msgs))
+	}
+	rec := splitTrace(t, msgs[0].Raw, "a@remote.test", msg)
+	if !strings.Contains(rec, "for <alice@example.test>") {
+		t.Errorf("Received lacks the FOR clause of the single recipient:\n%s", rec)
+	}
+
+	s := dial(t, e.subAddr)
+	if err := auth(s, "alice@example.test", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(s, "alice@example.test", []string{"friend@remote.test", "friend@REMOTE.test", "fwd@example.test"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.st.QueueList(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q) != 1 || len(q[0].Recipients) != 1 {
+		t.Fatalf("queue = %+v, want one entry with one recipient", q)
+	}
 }

@@ -214,10 +214,47 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
+// addRecipient adds what one RCPT leads to. A recipient named twice, or
+// reached twice through aliases, gets one copy: local accounts are
+// deduplicated at delivery, remote addresses and the recipient list here
+// (RFC 5321 §3.3 leaves duplicates to the server; Postfix drops them too).
 func (s *session) addRecipient(to string, local []storage.Account, remote []delivery.Recipient) {
-	s.rcpts = append(s.rcpts, to)
+	if !containsAddress(s.rcpts, to) {
+		s.rcpts = append(s.rcpts, to)
+	}
 	s.local = append(s.local, local...)
-	s.remoteTo = append(s.remoteTo, remote...)
+	for _, r := range remote {
+		dup := false
+		for _, have := range s.remoteTo {
+			if sameAddress(have.Address, r.Address) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			s.remoteTo = append(s.remoteTo, r)
+		}
+	}
+}
+
+func containsAddress(list []string, addr string) bool {
+	for _, have := range list {
+		if sameAddress(have, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameAddress compares two mailboxes: the local part exactly, as a remote
+// server may (RFC 5321 §2.4), the domain without regard to case.
+func sameAddress(a, b string) bool {
+	la, da, okA := delivery.SplitAddress(a)
+	lb, db, okB := delivery.SplitAddress(b)
+	if !okA || !okB {
+		return a == b
+	}
+	return la == lb && strings.EqualFold(da, db)
 }
 
 // queueRefusal maps a Queue error to a reply. An *smtp.SMTPError from the
