@@ -36,10 +36,12 @@ func init() {
 				return err
 			}
 			hasInitial = true
-			if s != "=" {
-				if initial, err = base64.StdEncoding.DecodeString(s); err != nil {
-					return bad("Initial response is not valid base64")
-				}
+			if s == "=" {
+				// A zero-length response, not an absent one: the
+				// mechanism gets it and no challenge goes out.
+				initial = []byte{}
+			} else if initial, err = base64.StdEncoding.DecodeString(s); err != nil {
+				return bad("Initial response is not valid base64")
 			}
 		}
 		if err := r.end(); err != nil {
@@ -62,9 +64,9 @@ func init() {
 		default:
 			return no("Unsupported mechanism %s; use PLAIN or LOGIN", wireSafe(mech))
 		}
-		resp := initial
-		if !hasInitial {
-			resp = nil
+		var resp []byte // nil: no initial response, the server speaks first
+		if hasInitial {
+			resp = initial
 		}
 		for {
 			challenge, done, err := srv.Next(resp)
