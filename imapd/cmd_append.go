@@ -93,6 +93,11 @@ func appendCommand(c *conn, r *request) error {
 			return err
 		}
 		p.R.StartLine()
+		if size == 0 {
+			// A message has at least a header; an empty literal is a
+			// client error, refused as other servers do.
+			return no("Cannot save a zero-length message")
+		}
 		budget -= size
 		items = append(items, it)
 		items[len(items)-1].Body = body
