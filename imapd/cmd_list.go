@@ -59,6 +59,15 @@ func list(c *conn, r *request, lsub bool) error {
 	if err != nil {
 		return bad("%s", err.Error())
 	}
+	// INBOX and the names under it also match a pattern that spells
+	// INBOX in another case before its first wildcard ("inbox*", "In%").
+	mi, _ := mailboxmatch.Compile(inboxPattern(pattern), storage.Delimiter[0])
+	match := func(n string) bool {
+		if m.Match(n) {
+			return true
+		}
+		return (n == "INBOX" || strings.HasPrefix(n, "INBOX"+storage.Delimiter)) && mi.Match(n)
+	}
 
 	st := c.srv.cfg.Store
 	mboxes, err := st.Mailboxes(c.ctx, c.acct.ID)
@@ -103,13 +112,13 @@ func list(c *conn, r *request, lsub bool) error {
 		if lsub && !e.listed {
 			// RFC 3501 §6.3.9: with "%", a subscribed child makes its
 			// unsubscribed parent show up as \Noselect.
-			if !strings.HasSuffix(pattern, "%") || !e.subChild || !m.Match(n) {
+			if !strings.HasSuffix(pattern, "%") || !e.subChild || !match(n) {
 				continue
 			}
 			c.enc.Raw("* LSUB (\\Noselect) \"/\" ").Mailbox(n).CRLF()
 			continue
 		}
-		if !m.Match(n) {
+		if !match(n) {
 			continue
 		}
 		var attrs []string
@@ -155,4 +164,20 @@ func canonicalPattern(p string) string {
 		return "INBOX" + p[5:]
 	}
 	return p
+}
+
+// inboxPattern spells the leading characters of a pattern that stand for
+// the start of "INBOX" (up to its first wildcard) in upper case, since
+// INBOX is case-insensitive (RFC 3501 §5.1): "inb*" becomes "INB*".
+func inboxPattern(p string) string {
+	const inbox = "INBOX"
+	b := []byte(p)
+	for i := 0; i < len(b) && i < len(inbox); i++ {
+		c := b[i]
+		if c == '*' || c == '%' || (c != inbox[i] && c != inbox[i]+'a'-'A') {
+			break
+		}
+		b[i] = inbox[i]
+	}
+	return string(b)
 }

@@ -30,3 +30,38 @@ func TestDeleteOwnSelectedMailbox(t *testing.T) {
 	r.send("f SELECT INBOX\r\n")
 	r.expect("f OK")
 }
+
+// RFC 3501 §5.1: INBOX is case-insensitive, also where a LIST or LSUB
+// pattern spells it with wildcards after it. Other names stay
+// case-sensitive.
+func TestListInboxAnyCaseWithWildcards(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.raw(t, true)
+	r.send("a CREATE INBOX/Sub\r\n")
+	r.expect("a OK")
+	r.send("a2 CREATE inboxy\r\n")
+	r.expect("a2 OK")
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{`"inbox*"`, []string{"INBOX", "INBOX/Sub", "inboxy"}},
+		{`InBoX%`, []string{"INBOX"}},
+		{`"in%"`, []string{"INBOX", "inboxy"}},
+		{`inbox/%`, []string{"INBOX/Sub"}},
+		{`Inb`, nil},
+		{`inboxy`, []string{"inboxy"}},
+		{`INBOXY`, nil},
+	} {
+		r.send(`b LIST "" ` + tc.pattern + "\r\n")
+		lines := r.expect("b OK")
+		var got []string
+		for _, l := range lines[:len(lines)-1] {
+			i := strings.LastIndexByte(l, ' ')
+			got = append(got, strings.Trim(l[i+1:], `"`))
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("LIST \"\" %s: got %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
