@@ -65,3 +65,21 @@ func TestListInboxAnyCaseWithWildcards(t *testing.T) {
 		}
 	}
 }
+
+// RFC 3501 §6.3.5: renaming INBOX moves its messages and leaves INBOX in
+// place, so "RENAME INBOX INBOX/old" is a valid way to archive it.
+func TestRenameInboxToChild(t *testing.T) {
+	e := newEnv(t, nil)
+	e.deliver(t, "INBOX", testMessage("one", "a@example.test", "hello"))
+	r := e.raw(t, true)
+	r.send("a RENAME INBOX INBOX/old\r\n")
+	r.expect("a OK")
+	r.send("b STATUS INBOX/old (MESSAGES)\r\n")
+	if l := r.expect("b OK"); !strings.Contains(l[0], "MESSAGES 1") {
+		t.Fatalf("STATUS INBOX/old: %q", l)
+	}
+	r.send("c STATUS INBOX (MESSAGES)\r\n")
+	if l := r.expect("c OK"); !strings.Contains(l[0], "MESSAGES 0") {
+		t.Fatalf("STATUS INBOX: %q", l)
+	}
+}

@@ -237,7 +237,9 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 	if newName == "INBOX" {
 		return fmt.Errorf("cannot rename to INBOX: %w", ErrExists)
 	}
-	if strings.HasPrefix(newName, oldName+Delimiter) {
+	// INBOX stays where it is and only gives up its messages, so a new
+	// mailbox under it ("INBOX/old") is fine.
+	if oldName != "INBOX" && strings.HasPrefix(newName, oldName+Delimiter) {
 		return fmt.Errorf("cannot rename %q under itself: %w", oldName, ErrInvalidName)
 	}
 	return s.write(ctx, func(t *tx) error {
