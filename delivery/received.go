@@ -127,8 +127,11 @@ func noControls(s string) string {
 	}, s)
 }
 
-// quoteAddress re-quotes the local part when it is not a dot-atom; go-smtp
-// hands over `"a b"@x` as `a b@x` (RFC 5321 §4.1.2 Quoted-string).
+// QuoteAddress re-quotes the local part when it is not a dot-atom; go-smtp
+// hands over `"a b"@x` as `a b@x` (RFC 5321 §4.1.2 Quoted-string), and its
+// client sends an address as it is given.
+func QuoteAddress(addr string) string { return quoteAddress(addr) }
+
 func quoteAddress(addr string) string {
 	local, domain, ok := SplitAddress(addr)
 	if !ok || isDotAtom(local) {
