@@ -60,7 +60,13 @@ func init() {
 			case "MESSAGES":
 				c.enc.Number(ms.Messages)
 			case "RECENT":
-				c.enc.Number(ms.Recent)
+				recent := ms.Recent
+				if c.sel != nil && c.sel.id == mb.ID && !c.sel.readOnly {
+					// This session holds the \Recent of what it
+					// claimed; the store counts only what nobody has.
+					recent += c.sel.recentCount()
+				}
+				c.enc.Number(recent)
 			case "UIDNEXT":
 				c.enc.Number(ms.UIDNext)
 			case "UIDVALIDITY":
