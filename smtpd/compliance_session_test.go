@@ -99,3 +99,33 @@ func TestDuplicateRecipients(t *testing.T) {
 		t.Fatalf("queue = %+v, want one entry with one recipient", q)
 	}
 }
+
+// RFC 5321 §4.1.2: a recipient whose domain is neither a domain name nor an
+// address literal is a syntax error (501 5.1.3), not a relay attempt, and
+// is never queued.
+func TestRecipientDomainSyntax(t *testing.T) {
+	e := startEnv(t, func(c *Config) { c.Queue = acceptAll{} })
+	e.addUser(t, "alice@example.test", "pw")
+	e.addAlias(t, "@example.test", "alice@example.test")
+	for _, addr := range []string{"e", "s"} {
+		c := dialRaw(t, map[string]string{"e": e.mxAddr, "s": e.subAddr}[addr])
+		c.send("EHLO client.test\r\n")
+		c.expect("250 ")
+		if addr == "s" {
+			c.send("AUTH PLAIN " + b64("\x00alice@example.test\x00pw") + "\r\n")
+			c.expect("235 ")
+		}
+		c.send("MAIL FROM:<alice@example.test>\r\n")
+		c.expect("250 ")
+		for _, bad := range []string{"bob@exa_mple.test", "bob@example..test", "bob@-example.test", "bob@example.test!", "bob@[1.2.3]", "bob@[IPv6:1.2.3.4]"} {
+			c.send("RCPT TO:<" + bad + ">\r\n")
+			c.expect("501 5.1.3 ")
+		}
+		for _, good := range []string{"bob@example.test", "bob@EXAMPLE.test."} {
+			c.send("RCPT TO:<" + good + ">\r\n")
+			c.expect("250 ")
+		}
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+	}
+}

@@ -153,7 +153,7 @@ func (s *session) checkOwner(from string) error {
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if hasControl(to) {
+	if hasControl(to) || !validDomain(to) {
 		return s.refuse(errBadRcpt)
 	}
 	rcpt := delivery.Recipient{Address: to}
@@ -281,4 +281,45 @@ func (s *Server) draining() bool {
 // header line.
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0
+}
+
+// validDomain reports whether addr's domain is a Domain or an
+// address-literal (RFC 5321 §4.1.2). go-smtp takes everything after the "@"
+// up to a space or ">" as the domain; without this check a malformed one
+// would be refused as a relay attempt (MX) or queued only to bounce
+// (submission), where Postfix answers 501 5.1.3 at once. Labels may carry
+// UTF-8 (RFC 6531 §3.3).
+func validDomain(addr string) bool {
+	_, d, ok := delivery.SplitAddress(addr)
+	if !ok {
+		return false
+	}
+	if strings.HasPrefix(d, "[") {
+		inner, ok := strings.CutSuffix(d[1:], "]")
+		if !ok {
+			return false
+		}
+		if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
+			a, err := netip.ParseAddr(v6)
+			return err == nil && a.Is6() && a.Zone() == ""
+		}
+		a, err := netip.ParseAddr(inner)
+		return err == nil && a.Is4()
+	}
+	d = strings.TrimSuffix(d, ".")
+	if d == "" || len(d) > 255 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c >= 0x80) {
+				return false
+			}
+		}
+	}
+	return true
 }
