@@ -69,6 +69,10 @@ func PrepareBody(r io.Reader, maxBytes int64) (*Body, error) {
 
 // NewBody wraps a message that already has CRLF line endings.
 func NewBody(data []byte) *Body {
+	if data == nil {
+		// The driver stores a nil slice as NULL, which the schema refuses.
+		data = []byte{}
+	}
 	return &Body{data: data, hash: sha256.Sum256(data), info: mimeinfo.Parse(data)}
 }
 
