@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"postern/storage"
 )
 
 // A local part that is not a dot-atom travels quoted (RFC 5321 §4.1.2):
@@ -20,5 +22,23 @@ func TestQuotedLocalPartsAreRequoted(t *testing.T) {
 	got := mx.messages()[0]
 	if got.from != "a b@example.test" || strings.Join(got.rcpts, ",") != `john "doe"@remote.test` {
 		t.Errorf("envelope: from %q rcpts %q", got.from, got.rcpts)
+	}
+}
+
+// The DSN names addresses as RFC 5322 and RFC 3464 §2.3.2 (rfc822 type)
+// want them: a local part that is not a dot-atom is quoted.
+func TestDSNQuotesAddresses(t *testing.T) {
+	dsn := string(buildDSN(dsnInput{
+		hostname: hostname,
+		entry:    storage.QueueEntry{From: "a b@far.test"},
+		rcpts: []reportRcpt{{rcpt: storage.QueueRcpt{Address: "john doe@remote.test"}, action: "failed",
+			out: outcome{code: 550, enh: "5.1.1", msg: "550 5.1.1 no such user"}}},
+		original: []byte("Subject: x\r\n\r\n"),
+	}))
+	for _, want := range []string{"To: <\"a b\"@far.test>\r\n", "Final-Recipient: rfc822; \"john doe\"@remote.test\r\n",
+		"Reporting-MTA: dns; " + hostname + "\r\n", "Action: failed\r\nStatus: 5.1.1\r\n", "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("DSN lacks %q:\n%s", want, dsn)
+		}
 	}
 }
