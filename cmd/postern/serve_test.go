@@ -134,6 +134,9 @@ func TestServeListensAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(logs.String(), "stopped") {
 		t.Errorf("no shutdown log line:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "no mailbox takes mail for postmaster@example.test") {
+		t.Errorf("no warning about the missing postmaster:\n%s", logs.String())
+	}
 }
 
 func waitListening(t *testing.T, addr string, logs *bytes.Buffer) {

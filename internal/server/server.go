@@ -16,6 +16,7 @@ import (
 
 	"postern/authlimit"
 	"postern/config"
+	"postern/delivery"
 	"postern/delivery/outbound"
 	"postern/storage"
 	"postern/tlsutil"
@@ -121,6 +122,7 @@ func (s *Server) closeListeners() {
 // Serve runs every front end on its listeners in the background.
 func (s *Server) Serve() {
 	s.Outbound.Start()
+	s.checkPostmaster()
 	for _, l := range s.listeners {
 		s.Logger.Info("listening", "listener", l.key, "addr", l.ln.Addr().String())
 		s.wg.Add(1)
@@ -140,6 +142,19 @@ func (s *Server) Serve() {
 				}
 			}
 		}(l)
+	}
+}
+
+// checkPostmaster warns about served domains where postmaster@ leads to no
+// mailbox: RFC 5321 §4.5.1 requires every domain to take mail for it.
+func (s *Server) checkPostmaster() {
+	r := delivery.NewRouter(s.Store, s.Config.Domains, delivery.NoQueue{})
+	for _, d := range s.Config.Domains {
+		addr := "postmaster@" + d
+		if _, err := r.Resolve(context.Background(), addr); err != nil {
+			s.Logger.Warn("no mailbox takes mail for "+addr+" (RFC 5321 §4.5.1 requires one)",
+				"domain", d, "fix", "postern alias add "+addr+" YOU@"+d)
+		}
 	}
 }
 
