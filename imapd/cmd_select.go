@@ -44,6 +44,7 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	var firstUnseen uint32
 	for i, m := range msgs {
 		s.uids[i] = m.UID
+		s.addKeywords(m.Flags.Keywords)
 		if firstUnseen == 0 && !m.Flags.Has(storage.FlagSeen) {
 			firstUnseen = uint32(i + 1)
 		}
@@ -63,7 +64,7 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	c.sel = s
 	c.state = stateSelected
 	e := c.enc
-	e.Raw(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`).CRLF()
+	c.writeFlagsResponse()
 	e.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
 	e.Raw("* ").Number(s.recentCount()).Raw(" RECENT").CRLF()
 	if firstUnseen != 0 {
@@ -72,7 +73,11 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	if readOnly {
 		e.Raw(`* OK [PERMANENTFLAGS ()] Read-only mailbox`).CRLF()
 	} else {
-		e.Raw(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`).CRLF()
+		e.Raw(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
+		for _, k := range s.keywords {
+			e.SP().Raw(k)
+		}
+		e.Raw(` \*)] Flags permitted`).CRLF()
 	}
 	e.Raw("* OK [UIDVALIDITY ").Number(s.uidValidity).Raw("] UIDs valid").CRLF()
 	e.Raw("* OK [UIDNEXT ").Number(uidNext).Raw("] Predicted next UID").CRLF()

@@ -102,6 +102,7 @@ func storeCommand(c *conn, r *request) error {
 		if !ok {
 			continue // expunged meanwhile
 		}
+		c.announceKeywords(fs)
 		c.enc.Raw("* ").Number(m.seq).Raw(" FETCH (")
 		if r.uid {
 			c.enc.Raw("UID ").Number(m.uid).SP()

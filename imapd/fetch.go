@@ -97,6 +97,9 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 
 func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, withFlags bool) error {
 	e := c.enc
+	if req.Flags || withFlags {
+		c.announceKeywords(m.Flags)
+	}
 	e.Raw("* ").Number(seq).Raw(" FETCH (")
 	sp := false
 	item := func(name string) {

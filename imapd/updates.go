@@ -82,6 +82,7 @@ loop:
 			}
 			for k, u := range e.UIDs {
 				if seq := s.seqOf(u); seq != 0 && k < len(e.Flags) {
+					c.announceKeywords(e.Flags[k])
 					c.enc.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(u).Raw(" FLAGS ")
 					c.writeFlags(e.Flags[k], s.isRecent(u))
 					c.enc.Raw(")").CRLF()

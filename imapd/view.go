@@ -16,6 +16,7 @@ type selected struct {
 	uidValidity uint32
 	uids        []uint32 // ascending
 	recent      []uint32 // ascending: the UIDs this session reports as \Recent
+	keywords    []string // the keywords this session has announced in FLAGS
 }
 
 // seqOf returns the sequence number of uid, or 0.
