@@ -5,8 +5,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "SELECT", states: authOrSel, handle: func(c *conn, r *request) error { return selectMailbox(c, r, false) }})
-	register(&command{name: "EXAMINE", states: authOrSel, handle: func(c *conn, r *request) error { return selectMailbox(c, r, true) }})
+	register(&command{name: "SELECT", states: authOrSel, noExpunge: true, handle: func(c *conn, r *request) error { return selectMailbox(c, r, false) }})
+	register(&command{name: "EXAMINE", states: authOrSel, noExpunge: true, handle: func(c *conn, r *request) error { return selectMailbox(c, r, true) }})
 }
 
 // selectMailbox is SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2). EXAMINE

@@ -57,7 +57,9 @@ type command struct {
 	name   string
 	states state
 	// noExpunge marks FETCH, STORE and SEARCH: untagged EXPUNGE must not
-	// be sent while they run (RFC 3501 §7.4.1).
+	// be sent while they run (RFC 3501 §7.4.1). SELECT and EXAMINE carry it
+	// too: clients take the count from their EXISTS when they complete, so
+	// an expunge that raced with the opening waits for the next command.
 	noExpunge bool
 	handle    func(c *conn, r *request) error
 }
