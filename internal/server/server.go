@@ -18,6 +18,7 @@ import (
 	"postern/config"
 	"postern/delivery"
 	"postern/delivery/outbound"
+	"postern/internal/netlimit"
 	"postern/storage"
 	"postern/tlsutil"
 )
@@ -102,11 +103,12 @@ func (s *Server) Listen() error {
 		if fe == nil {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.Addr)
+		raw, err := net.Listen("tcp", l.Addr)
 		if err != nil {
 			s.closeListeners()
 			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
 		}
+		ln := netlimit.Wrap(raw, netlimit.DefaultPerIP, netlimit.DefaultTotal, s.Logger)
 		s.listeners = append(s.listeners, listener{key: l.Key, ln: ln, fe: fe, implicit: implicit})
 	}
 	return nil
