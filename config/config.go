@@ -27,6 +27,7 @@ type Config struct {
 	IMAP       IMAP       `toml:"imap"`
 	POP3       POP3       `toml:"pop3"`
 	Auth       Auth       `toml:"auth"`
+	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
 	DKIM       DKIM       `toml:"dkim"`
 }
@@ -92,6 +93,14 @@ type DKIM struct {
 	Selector string `toml:"selector"`
 }
 
+// Limits caps what one listener holds open. A connection over a cap is
+// closed at once. Raise connections_per_ip when many clients share one
+// address (a webmail host, a large office behind one NAT address).
+type Limits struct {
+	ConnectionsPerIP int `toml:"connections_per_ip"` // per client address (IPv6: per /64); 0 = no cap
+	Connections      int `toml:"connections"`        // in all, per listener; 0 = no cap
+}
+
 // Default returns the production defaults: standard ports on all interfaces.
 func Default() Config {
 	return Config{
@@ -107,6 +116,7 @@ func Default() Config {
 		IMAP:     IMAP{Listen: ":143", ListenTLS: ":993"},
 		POP3:     POP3{Listen: ":110", ListenTLS: ":995", Delete: "expunge"},
 		Auth:     Auth{PlaintextOnLoopback: true},
+		Limits:   Limits{ConnectionsPerIP: 100, Connections: 10000},
 		Delivery: Delivery{RelayTLS: RelayStartTLS, MaxQueueAge: 120 * time.Hour},
 		DKIM:     DKIM{Selector: "postern"},
 	}
@@ -223,6 +233,12 @@ func (c *Config) Validate() error {
 	case DeleteExpunge, DeleteFlag, DeleteTrash:
 	default:
 		bad("[pop3] delete", "%q: want \"expunge\", \"flag\" or \"trash\"", c.POP3.Delete)
+	}
+	if c.Limits.ConnectionsPerIP < 0 {
+		bad("[limits] connections_per_ip", "%d: must be 0 (no cap) or more", c.Limits.ConnectionsPerIP)
+	}
+	if c.Limits.Connections < 0 {
+		bad("[limits] connections", "%d: must be 0 (no cap) or more", c.Limits.Connections)
 	}
 	c.validateDelivery(bad)
 	return errors.Join(errs...)

@@ -22,7 +22,8 @@ func TestDefaultsAreProduction(t *testing.T) {
 			t.Errorf("%s = %q, want %q", l.Key, l.Addr, want[l.Key])
 		}
 	}
-	if c.SMTP.MaxMessageBytes != 26214400 || c.SMTP.MaxRecipients != 100 || c.POP3.Delete != "expunge" || !c.Auth.PlaintextOnLoopback {
+	if c.SMTP.MaxMessageBytes != 26214400 || c.SMTP.MaxRecipients != 100 || c.POP3.Delete != "expunge" || !c.Auth.PlaintextOnLoopback ||
+		c.Limits.ConnectionsPerIP != 100 || c.Limits.Connections != 10000 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 }
@@ -60,6 +61,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[smtp]\nmax_message_bytes = 10", "[smtp] max_message_bytes"},
 		{`hostname = `, "line 1"},
 		{`data_dir = 5`, "data_dir"},
+		{"[limits]\nconnections_per_ip = -1", "[limits] connections_per_ip"},
+		{"[limits]\nconnections = -5", "[limits] connections"},
 	}
 	for _, tc := range cases {
 		_, err := Parse(tc.text)

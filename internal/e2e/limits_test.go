@@ -9,22 +9,23 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"postern/internal/netlimit"
+	"postern/config"
 	"postern/internal/testserver"
 )
 
-// One address cannot hold more than netlimit.DefaultPerIP connections to a
-// listener; the next one is closed before the greeting, and a slot comes
-// back when a connection ends. Implicit TLS still works through the cap.
+// One address cannot hold more than [limits] connections_per_ip connections
+// to a listener; the next one is closed before the greeting, and a slot
+// comes back when a connection ends. Implicit TLS still works through the cap.
 func TestConnectionCapPerAddress(t *testing.T) {
-	ts := testserver.Start(t, testserver.Options{})
+	const perIP = 20
+	ts := testserver.Start(t, testserver.Options{Configure: func(c *config.Config) { c.Limits.ConnectionsPerIP = perIP }})
 	ts.AddUser(t, "alice@example.test", "alice-pw")
 	greet := func(c net.Conn) (string, error) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		return bufio.NewReader(c).ReadString('\n')
 	}
 	var open []net.Conn
-	for i := 0; i < netlimit.DefaultPerIP; i++ {
+	for i := 0; i < perIP; i++ {
 		c, err := net.Dial("tcp", ts.IMAPAddr)
 		if err != nil {
 			t.Fatal(err)

@@ -13,14 +13,6 @@ import (
 	"time"
 )
 
-// Defaults for a listener of a small mail server. A household or an office
-// behind one NAT address runs a few clients with a few connections each;
-// hundreds from one address are a fault or an attack.
-const (
-	DefaultPerIP = 100
-	DefaultTotal = 10000
-)
-
 // Listener wraps a net.Listener with the caps.
 type Listener struct {
 	net.Listener

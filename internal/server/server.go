@@ -108,7 +108,7 @@ func (s *Server) Listen() error {
 			s.closeListeners()
 			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
 		}
-		ln := netlimit.Wrap(raw, netlimit.DefaultPerIP, netlimit.DefaultTotal, s.Logger)
+		ln := netlimit.Wrap(raw, s.Config.Limits.ConnectionsPerIP, s.Config.Limits.Connections, s.Logger)
 		s.listeners = append(s.listeners, listener{key: l.Key, ln: ln, fe: fe, implicit: implicit})
 	}
 	return nil
