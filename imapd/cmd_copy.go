@@ -15,17 +15,11 @@ func init() {
 // copyOrMove is COPY and MOVE. MOVE (RFC 6851) reports COPYUID in an
 // untagged OK before the EXPUNGEs, which come from the store's event.
 func copyOrMove(c *conn, r *request, move bool) error {
-	p := r.p
-	if err := p.SP(); err != nil {
-		return err
-	}
-	set, err := p.NumSet(r.uid)
+	set, err := r.numSetArg()
 	if err != nil {
 		return err
 	}
-	if err := p.SP(); err != nil {
-		return err
-	}
+	p := r.p
 	dest, err := p.Mailbox()
 	if err != nil {
 		return err

@@ -7,17 +7,11 @@ func init() {
 }
 
 func fetchCommand(c *conn, r *request) error {
-	p := r.p
-	if err := p.SP(); err != nil {
-		return err
-	}
-	set, err := p.NumSet(r.uid)
+	set, err := r.numSetArg()
 	if err != nil {
 		return err
 	}
-	if err := p.SP(); err != nil {
-		return err
-	}
+	p := r.p
 	items, err := p.FetchItems()
 	if err != nil {
 		return err

@@ -13,17 +13,11 @@ func init() {
 }
 
 func storeCommand(c *conn, r *request) error {
-	p := r.p
-	if err := p.SP(); err != nil {
-		return err
-	}
-	set, err := p.NumSet(r.uid)
+	set, err := r.numSetArg()
 	if err != nil {
 		return err
 	}
-	if err := p.SP(); err != nil {
-		return err
-	}
+	p := r.p
 	att, err := p.Atom()
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package imapd
 import (
 	"strings"
 
+	"github.com/emersion/go-imap/v2"
+
 	"postern/imapd/internal/wire"
 )
 
@@ -50,6 +52,19 @@ func (r *request) end() error {
 	}
 	r.p.Ended = true
 	return nil
+}
+
+// numSetArg parses the sequence set (or UID set, for UID commands) that
+// FETCH, STORE, COPY and MOVE take first, with the spaces around it.
+func (r *request) numSetArg() (imap.NumSet, error) {
+	if err := r.p.SP(); err != nil {
+		return nil, err
+	}
+	set, err := r.p.NumSet(r.uid)
+	if err != nil {
+		return nil, err
+	}
+	return set, r.p.SP()
 }
 
 // command is one entry of the command table.
