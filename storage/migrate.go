@@ -139,6 +139,26 @@ CREATE TABLE queue_rcpts (
 	PRIMARY KEY (queue_id, n)
 ) WITHOUT ROWID;
 `,
+	// 3: where each queued message came from (Origin): 0 forwarded from the MX,
+	// 1 submitted by an authenticated user, 2 written by the server. Only 1
+	// and 2 are DKIM-signed or returned whole in a DSN. Entries queued before
+	// this column existed are classified by what this server wrote into them,
+	// which a client cannot forge: a submitted message starts with our
+	// Received field, and only a session that authenticated has the
+	// "(authenticated user ...)" line in it, before the ";" that ends the
+	// field; a delivery status notification starts with our From field and
+	// has the null sender. Anything else stays forwarded, the safe default.
+	`
+ALTER TABLE queue ADD COLUMN origin INTEGER NOT NULL DEFAULT 0;
+UPDATE queue SET origin = 1 WHERE body_id IN (
+	SELECT body_id FROM body_chunks WHERE n = 0
+	AND substr(data, 1, 15) = CAST('Received: from ' AS BLOB)
+	AND instr(data, CAST(X'0D0A09' || '(authenticated user' AS BLOB))
+		BETWEEN 1 AND instr(data, CAST(';' || X'0D0A09' AS BLOB)));
+UPDATE queue SET origin = 2 WHERE sender = '' AND body_id IN (
+	SELECT body_id FROM body_chunks WHERE n = 0
+	AND substr(data, 1, 42) = CAST('From: Mail Delivery System <MAILER-DAEMON@' AS BLOB));
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -22,11 +22,47 @@ type QueueRecipient struct {
 	ORCPT   string   // "type;address" as received, "" if not given
 }
 
+// Origin is where a queued message came from. It decides what this server
+// vouches for when the message leaves: only mail that an authenticated user
+// submitted or that the server wrote itself is signed with the served
+// domains' DKIM keys, and only such mail may come back whole in a delivery
+// status notification. The zero value is the least trusted, so that an entry
+// that does not say where it came from is treated as forwarded.
+type Origin int
+
+// Origins of queued mail.
+const (
+	// OriginForwarded: received without authentication (on the MX) and sent
+	// on by an alias to a remote address. Its sender and content are unverified.
+	OriginForwarded Origin = 0
+	// OriginSubmission: submitted by an authenticated user.
+	OriginSubmission Origin = 1
+	// OriginServer: written by this server, such as a delivery status notification.
+	OriginServer Origin = 2
+)
+
+// Authenticated reports whether the message's content comes from someone this
+// server authenticated: a user through submission, or the server itself.
+func (o Origin) Authenticated() bool { return o == OriginSubmission || o == OriginServer }
+
+func (o Origin) String() string {
+	switch o {
+	case OriginSubmission:
+		return "submission"
+	case OriginServer:
+		return "server"
+	case OriginForwarded:
+		return "forwarded"
+	}
+	return fmt.Sprintf("origin %d", int(o))
+}
+
 // QueueItem is a message to queue for remote recipients. Accept splits it into
 // one entry per recipient domain.
 type QueueItem struct {
 	MsgID       string // the transaction id, for logs and the CLI
 	From        string // reverse-path; "" is the null sender <>
+	Origin      Origin // where the message came from
 	Recipients  []QueueRecipient
 	Body        *Body
 	Return      string // DSN RET: "FULL", "HDRS" or ""
@@ -74,6 +110,7 @@ type QueueEntry struct {
 	MsgID       string
 	Domain      string
 	From        string
+	Origin      Origin
 	BodyID      int64
 	Size        int64
 	Return      string
@@ -170,8 +207,8 @@ func enqueueTx(t *tx, items []QueueItem) error {
 			if err != nil {
 				return err
 			}
-			res, err := t.Exec(`INSERT INTO queue(msg_id, domain, sender, body_id, envid, ret, utf8, require_tls, created, next_attempt)
-				VALUES(?,?,?,?,?,?,?,?,?,?)`, it.MsgID, d, it.From, bid, it.EnvelopeID, it.Return, it.UTF8, it.RequireTLS,
+			res, err := t.Exec(`INSERT INTO queue(msg_id, domain, sender, origin, body_id, envid, ret, utf8, require_tls, created, next_attempt)
+				VALUES(?,?,?,?,?,?,?,?,?,?,?)`, it.MsgID, d, it.From, it.Origin, bid, it.EnvelopeID, it.Return, it.UTF8, it.RequireTLS,
 				now.UnixMilli(), next.UnixMilli())
 			if err != nil {
 				return err
@@ -188,7 +225,7 @@ func enqueueTx(t *tx, items []QueueItem) error {
 	return nil
 }
 
-const queueCols = `q.id, q.msg_id, q.domain, q.sender, q.body_id, b.size, q.envid, q.ret, q.utf8, q.require_tls,
+const queueCols = `q.id, q.msg_id, q.domain, q.sender, q.origin, q.body_id, b.size, q.envid, q.ret, q.utf8, q.require_tls,
 	q.created, q.next_attempt, q.last_attempt, q.attempts, q.last_error`
 
 // loadQueue reads the entries matched by where (over queue q) with their recipients.
@@ -203,7 +240,7 @@ func (s *Store) loadQueue(ctx context.Context, where string, args ...any) ([]Que
 	for rows.Next() {
 		var e QueueEntry
 		var created, next, last int64
-		if err := rows.Scan(&e.ID, &e.MsgID, &e.Domain, &e.From, &e.BodyID, &e.Size, &e.EnvelopeID, &e.Return, &e.UTF8,
+		if err := rows.Scan(&e.ID, &e.MsgID, &e.Domain, &e.From, &e.Origin, &e.BodyID, &e.Size, &e.EnvelopeID, &e.Return, &e.UTF8,
 			&e.RequireTLS, &created, &next, &last, &e.Attempts, &e.LastError); err != nil {
 			rows.Close()
 			return nil, err
