@@ -103,6 +103,7 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 		out := &Outbound{
 			ID:         env.Trace.ID,
 			From:       env.From,
+			Origin:     env.Origin(),
 			Recipients: env.Remote,
 			Body:       storage.NewBody(body.Bytes()[len(returnPath):]),
 			Return:     env.Return,

@@ -24,6 +24,7 @@ type Recipient struct {
 type Outbound struct {
 	ID         string // the transaction id, as in the Received header
 	From       string // reverse-path; "" is the null sender <>
+	Origin     storage.Origin
 	Recipients []Recipient
 	Body       *storage.Body // with the Received header, without Return-Path
 	Return     string        // DSN RET: "FULL", "HDRS" or ""
@@ -36,13 +37,24 @@ type Outbound struct {
 // the same transaction as the local copies, so the 250 that follows covers both.
 func (msg *Outbound) QueueItem() storage.QueueItem {
 	it := storage.QueueItem{
-		MsgID: msg.ID, From: msg.From, Body: msg.Body, Return: msg.Return,
+		MsgID: msg.ID, From: msg.From, Origin: msg.Origin, Body: msg.Body, Return: msg.Return,
 		EnvelopeID: msg.EnvelopeID, UTF8: msg.UTF8, RequireTLS: msg.RequireTLS,
 	}
 	for _, r := range msg.Recipients {
 		it.Recipients = append(it.Recipients, storage.QueueRecipient{Address: r.Address, Notify: r.Notify, ORCPT: r.ORCPT})
 	}
 	return it
+}
+
+// Origin is where the remote copies of env's message come from. Only a
+// session that authenticated (submission) vouches for what it sends; the
+// MX never relays, so its remote recipients are an alias's forwarding
+// targets, and the message is the unverified sender's own.
+func (env *Envelope) Origin() storage.Origin {
+	if env.Trace.AuthUser != "" {
+		return storage.OriginSubmission
+	}
+	return storage.OriginForwarded
 }
 
 // Queue is the outbound side as SMTP acceptance sees it. The message itself is
