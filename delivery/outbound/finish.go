@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 
 	"postern/storage"
@@ -136,37 +135,6 @@ func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []repo
 func headerOf(msg []byte) []byte {
 	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
 		return msg[:i+4]
-	}
-	return msg
-}
-
-// sign adds a DKIM signature when the message's author domain (the From
-// header field, which DMARC aligns with) has a key; else the envelope
-// sender's domain is tried. Mail from elsewhere goes out as it is.
-func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
-	if len(r.opts.DKIM) == 0 {
-		return msg
-	}
-	var doms []string
-	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg))); err == nil {
-		if list, err := m.Header.AddressList("From"); err == nil && len(list) > 0 {
-			if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
-				doms = append(doms, strings.ToLower(list[0].Address[at+1:]))
-			}
-		}
-	}
-	if at := strings.LastIndexByte(e.From, '@'); at >= 0 {
-		doms = append(doms, strings.ToLower(e.From[at+1:]))
-	}
-	for _, d := range doms {
-		if k := r.opts.DKIM[d]; k != nil {
-			signed, err := k.Sign(msg)
-			if err != nil {
-				r.log.Error("outbound: DKIM signing failed; sending unsigned", "domain", d, "err", err)
-				return msg
-			}
-			return signed
-		}
 	}
 	return msg
 }

@@ -66,9 +66,10 @@ func testMessage(subject string) *storage.Body {
 		"\r\nMessage-ID: <" + subject + "@example.test>\r\nDate: Wed, 02 Jan 2030 03:04:05 +0000\r\n\r\nHello Bob,\r\n\r\n.leading dot\r\n"))
 }
 
+// enqueue queues a message as if a user had submitted it.
 func (e *env) enqueue(t *testing.T, from string, body *storage.Body, rcpts ...string) {
 	t.Helper()
-	item := storage.QueueItem{MsgID: "t1", From: from, Body: body, NextAttempt: e.clock.Now()}
+	item := storage.QueueItem{MsgID: "t1", From: from, Origin: storage.OriginSubmission, Body: body, NextAttempt: e.clock.Now()}
 	for _, r := range rcpts {
 		item.Recipients = append(item.Recipients, storage.QueueRecipient{Address: r})
 	}
@@ -95,7 +96,7 @@ func TestDeliverSignedWithTLS(t *testing.T) {
 	body := testMessage("signed")
 	// One transaction: a local copy for alice and two remote recipients.
 	if _, err := e.st.Accept(context.Background(), []storage.AppendItem{{AccountID: e.alice.ID, Mailbox: "Sent", Body: body}},
-		[]storage.QueueItem{{MsgID: "m1", From: "alice@example.test", Body: body, NextAttempt: e.clock.Now(), Recipients: []storage.QueueRecipient{
+		[]storage.QueueItem{{MsgID: "m1", From: "alice@example.test", Origin: storage.OriginSubmission, Body: body, NextAttempt: e.clock.Now(), Recipients: []storage.QueueRecipient{
 			{Address: "bob@remote.test", Notify: []string{"FAILURE"}}, {Address: "carol@remote.test"}}}}); err != nil {
 		t.Fatal(err)
 	}

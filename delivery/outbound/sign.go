@@ -1,0 +1,49 @@
+package outbound
+
+import (
+	"bytes"
+	"net/mail"
+	"strings"
+
+	"postern/storage"
+)
+
+// sign adds a DKIM signature to mail this server vouches for: submitted by
+// an authenticated user or written by the server. The key is that of the
+// author domain (the From header field, which DMARC aligns with); else the
+// envelope sender's domain is tried. Forwarded mail goes out as it is: a
+// signature of ours would make its unverified From pass DMARC (RFC 7489 §3.1).
+func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
+	if len(r.opts.DKIM) == 0 || !e.Origin.Authenticated() {
+		return msg
+	}
+	var doms []string
+	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg))); err == nil {
+		from := m.Header["From"]
+		if len(from) > 1 {
+			// RFC 5322 §3.6 allows one From field; receivers differ on which
+			// of several they show and which DMARC checks, so none is signed.
+			r.log.Warn("outbound: several From fields; sending unsigned", "id", e.ID, "msgid", e.MsgID)
+			return msg
+		}
+		if list, err := m.Header.AddressList("From"); err == nil && len(list) > 0 {
+			if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
+				doms = append(doms, strings.ToLower(list[0].Address[at+1:]))
+			}
+		}
+	}
+	if at := strings.LastIndexByte(e.From, '@'); at >= 0 {
+		doms = append(doms, strings.ToLower(e.From[at+1:]))
+	}
+	for _, d := range doms {
+		if k := r.opts.DKIM[d]; k != nil {
+			signed, err := k.Sign(msg)
+			if err != nil {
+				r.log.Error("outbound: DKIM signing failed; sending unsigned", "domain", d, "err", err)
+				return msg
+			}
+			return signed
+		}
+	}
+	return msg
+}
