@@ -178,11 +178,17 @@ func (r *Runner) send(ctx context.Context, s *session, e storage.QueueEntry) (ma
 	}
 	msg = r.sign(e, msg)
 
+	// RFC 3461 §5.2.1: ENVID, RET, NOTIFY and ORCPT go on to a next hop that
+	// offers DSN (go-smtp sends them only then), which reports on its own.
 	opts := &smtp.MailOptions{Size: int64(len(msg)), UTF8: e.UTF8, RequireTLS: e.RequireTLS, EnvelopeID: e.EnvelopeID}
-	switch strings.ToUpper(e.Return) {
-	case "FULL":
+	switch {
+	case returnsContent(e):
 		opts.Return = smtp.DSNReturnFull
-	case "HDRS":
+	case e.Return != "":
+		// RET=FULL on mail that arrived unauthenticated goes on as HDRS: the
+		// next hop's failure notice would otherwise carry the message to a
+		// sender address nobody verified. Propagating the parameters of an
+		// alias is a SHOULD (RFC 3461 §5.2.7.2), and this is the reason not to.
 		opts.Return = smtp.DSNReturnHeaders
 	}
 	if e.RequireTLS && s.tls == nil {

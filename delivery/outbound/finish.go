@@ -1,9 +1,9 @@
 package outbound
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"postern/storage"
@@ -82,6 +82,22 @@ func explicitly(notify []string, kind string) bool {
 	return false
 }
 
+// returnsContent reports whether a failure notice about e may carry the
+// whole message: the sender asked for it (RET=FULL, RFC 3461 §4.3) and the
+// message is one this server vouches for. Mail that arrived unauthenticated
+// comes back as its header only, whatever it asked: its reverse-path is
+// unverified, and returning the content to it would let anyone send their
+// message to any address through us by forging that address as the sender.
+func returnsContent(e storage.QueueEntry) bool {
+	return strings.EqualFold(e.Return, "FULL") && e.Origin.Authenticated()
+}
+
+// maxForwardedHeader bounds the header returned in a notice about mail that
+// arrived unauthenticated: its header is as much the sender's choice as its
+// body, and a notice should not carry megabytes of it to an unverified
+// address.
+const maxForwardedHeader = 64 << 10
+
 // notice builds the DSN for report and says where it goes: into the sender's
 // INBOX when the sender is a local account, else queued with the null sender
 // (so that it can never cause a bounce itself).
@@ -90,17 +106,23 @@ func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []repo
 	if err != nil {
 		return storage.Notice{}, err
 	}
-	full := strings.EqualFold(e.Return, "FULL")
+	// RFC 3461 §4.3 and §6.2: RET applies to notices of failure only; any
+	// other notice (relayed, delayed) returns the header.
+	full := returnsContent(e) && slices.ContainsFunc(report, func(rr reportRcpt) bool { return rr.action == "failed" })
 	orig := b
 	if !full {
-		orig = headerOf(b) // RFC 3461 §4.3: RET=HDRS, and the default
+		limit := 0
+		if !e.Origin.Authenticated() {
+			limit = maxForwardedHeader
+		}
+		orig = headerOf(b, limit)
 	}
 	dsn := buildDSN(dsnInput{
 		hostname: r.hostname, entry: e, rcpts: report, original: orig,
 		full: full, now: r.opts.Now(), retryUntil: e.Created.Add(r.opts.MaxQueueAge),
 	})
 	queued := func(rcpts []string) storage.QueueItem {
-		it := storage.QueueItem{MsgID: "dsn-" + e.MsgID, From: "", Body: storage.NewBody(dsn)}
+		it := storage.QueueItem{MsgID: "dsn-" + e.MsgID, From: "", Origin: storage.OriginServer, Body: storage.NewBody(dsn)}
 		for _, a := range rcpts {
 			it.Recipients = append(it.Recipients, storage.QueueRecipient{Address: a, Notify: []string{"NEVER"}})
 		}
@@ -129,12 +151,4 @@ func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []repo
 		n.Queue = append(n.Queue, queued(res.Remote))
 	}
 	return n, nil
-}
-
-// headerOf returns the header block of a message, with its final empty line.
-func headerOf(msg []byte) []byte {
-	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
-		return msg[:i+4]
-	}
-	return msg
 }

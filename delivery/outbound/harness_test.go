@@ -34,6 +34,9 @@ type received struct {
 	tls    bool
 	user   string // AUTH identity, "" if none
 	notify [][]smtp.DSNNotify
+	orcpt  []string       // per recipient, "TYPE;address" or ""
+	ret    smtp.DSNReturn // MAIL RET=
+	envid  string         // MAIL ENVID=
 }
 
 // fakeMX is a go-smtp server on loopback standing in for a remote mail
@@ -87,11 +90,14 @@ func (s *fakeSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *fakeSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *fakeSession) Mail(from string, o *smtp.MailOptions) error {
 	if s.f.users != nil && s.cur.user == "" {
 		return smtp.ErrAuthRequired
 	}
 	s.cur.from = from
+	if o != nil {
+		s.cur.ret, s.cur.envid = o.Return, o.EnvelopeID
+	}
 	return nil
 }
 
@@ -106,6 +112,11 @@ func (s *fakeSession) Rcpt(to string, o *smtp.RcptOptions) error {
 	}
 	s.cur.rcpts = append(s.cur.rcpts, to)
 	s.cur.notify = append(s.cur.notify, o.Notify)
+	orcpt := ""
+	if o.OriginalRecipient != "" {
+		orcpt = string(o.OriginalRecipientType) + ";" + o.OriginalRecipient
+	}
+	s.cur.orcpt = append(s.cur.orcpt, orcpt)
 	return nil
 }
 
@@ -126,15 +137,20 @@ func (s *fakeSession) Data(r io.Reader) error {
 	s.f.mu.Lock()
 	s.f.got = append(s.f.got, s.cur)
 	s.f.mu.Unlock()
-	s.cur.from, s.cur.rcpts, s.cur.data, s.cur.notify = "", nil, nil, nil
+	s.reset()
 	return nil
 }
 
-func (s *fakeSession) Reset()        { s.cur.from, s.cur.rcpts, s.cur.notify = "", nil, nil }
+func (s *fakeSession) reset() {
+	s.cur.from, s.cur.rcpts, s.cur.data, s.cur.notify, s.cur.orcpt, s.cur.ret, s.cur.envid = "", nil, nil, nil, nil, "", ""
+}
+
+func (s *fakeSession) Reset()        { s.reset() }
 func (s *fakeSession) Logout() error { return nil }
 
 // startMX runs a fake MX on ip:port (port 0: any). tlsCfg nil: no STARTTLS.
-func startMX(t testing.TB, ip string, port int, tlsCfg *tls.Config) *fakeMX {
+// It offers DSN; tune may change that, or anything else, before it serves.
+func startMX(t testing.TB, ip string, port int, tlsCfg *tls.Config, tune ...func(*smtp.Server)) *fakeMX {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 	if err != nil {
@@ -147,10 +163,16 @@ func startMX(t testing.TB, ip string, port int, tlsCfg *tls.Config) *fakeMX {
 	f.srv.EnableDSN = true
 	f.srv.ReadTimeout = time.Minute
 	f.srv.WriteTimeout = time.Minute
+	for _, fn := range tune {
+		fn(f.srv)
+	}
 	go f.srv.Serve(ln)
 	t.Cleanup(func() { f.srv.Close() })
 	return f
 }
+
+// noDSN makes a fake MX that does not offer DSN (RFC 3461).
+func noDSN(s *smtp.Server) { s.EnableDSN = false }
 
 // selfSigned makes a certificate for 127.0.0.1 and the given names.
 func selfSigned(t testing.TB, names ...string) (*tls.Config, *x509.CertPool) {

@@ -241,8 +241,10 @@ func TestBounceToRemoteSenderAndNullSender(t *testing.T) {
 	e.enqueue(t, "", testMessage("null"), "x@remote.test")
 	r.Kick()
 	eventually(t, "null sender failure", func() bool { return queueLen(t, e.st) == 0 })
-	// A remote sender's bounce is queued with the null sender; RET=FULL carries the message.
-	if err := e.st.Enqueue(context.Background(), storage.QueueItem{From: "sender@far.test", Body: testMessage("full"), Return: "FULL",
+	// A remote sender's bounce is queued with the null sender. A remote
+	// sender's mail came in on the MX and was forwarded, so even RET=FULL
+	// gets the header only.
+	if err := e.st.Enqueue(context.Background(), storage.QueueItem{From: "sender@far.test", Origin: storage.OriginForwarded, Body: testMessage("full"), Return: "FULL",
 		NextAttempt: e.clock.Now(), Recipients: []storage.QueueRecipient{{Address: "y@remote.test"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,12 +254,13 @@ func TestBounceToRemoteSenderAndNullSender(t *testing.T) {
 		list, _ = e.st.QueueList(context.Background())
 		return len(list) == 1 && list[0].Domain == "far.test"
 	})
-	if list[0].From != "" || list[0].Recipients[0].Address != "sender@far.test" {
+	if list[0].From != "" || list[0].Recipients[0].Address != "sender@far.test" || list[0].Origin != storage.OriginServer {
 		t.Errorf("bounce entry %+v", list[0])
 	}
 	b, _ := e.st.ReadBody(context.Background(), list[0].BodyID)
-	if !bytes.Contains(b, []byte("Content-Type: message/rfc822")) || !bytes.Contains(b, []byte("Hello Bob")) {
-		t.Errorf("RET=FULL bounce without the message:\n%s", b)
+	if !bytes.Contains(b, []byte("Content-Type: text/rfc822-headers")) || !bytes.Contains(b, []byte("Subject: full")) ||
+		bytes.Contains(b, []byte("message/rfc822")) || bytes.Contains(b, []byte("Hello Bob")) {
+		t.Errorf("bounce of forwarded mail, want its header only:\n%s", b)
 	}
 	if n := len(inboxMessages(t, e.st, e.alice.ID)); n != 0 {
 		t.Errorf("%d messages in a local INBOX", n)
@@ -265,8 +268,7 @@ func TestBounceToRemoteSenderAndNullSender(t *testing.T) {
 }
 
 func TestNotifyNeverAndSuccess(t *testing.T) {
-	mx := startMX(t, "127.0.0.1", 0, nil)
-	mx.srv.EnableDSN = false // so that we must report success ourselves
+	mx := startMX(t, "127.0.0.1", 0, nil, noDSN) // so that we must report success ourselves
 	mx.rcpt = func(to string) error {
 		if strings.HasPrefix(to, "gone@") {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "gone"}
@@ -276,7 +278,7 @@ func TestNotifyNeverAndSuccess(t *testing.T) {
 	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
 	r := New(e.options(mx.port))
 	startRunner(t, r)
-	if err := e.st.Enqueue(context.Background(), storage.QueueItem{From: "alice@example.test", Body: testMessage("n"), NextAttempt: e.clock.Now(),
+	if err := e.st.Enqueue(context.Background(), storage.QueueItem{From: "alice@example.test", Origin: storage.OriginSubmission, Body: testMessage("n"), NextAttempt: e.clock.Now(),
 		Recipients: []storage.QueueRecipient{{Address: "gone@remote.test", Notify: []string{"NEVER"}}, {Address: "ok@remote.test", Notify: []string{"SUCCESS"}}}}); err != nil {
 		t.Fatal(err)
 	}

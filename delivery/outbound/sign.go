@@ -18,7 +18,7 @@ func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
 		return msg
 	}
 	var doms []string
-	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg))); err == nil {
+	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg, 0))); err == nil {
 		from := m.Header["From"]
 		if len(from) > 1 {
 			// RFC 5322 §3.6 allows one From field; receivers differ on which

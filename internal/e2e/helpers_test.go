@@ -32,6 +32,8 @@ type remoteMsg struct {
 	helo, from string
 	rcpts      []string
 	data       []byte
+	mail       smtp.MailOptions   // RET, ENVID, ... as given with MAIL
+	rcptOpts   []smtp.RcptOptions // NOTIFY, ORCPT, ... per recipient
 }
 
 func (m *remoteMX) messages() []remoteMsg {
@@ -49,8 +51,14 @@ type remoteSession struct {
 	cur remoteMsg
 }
 
-func (s *remoteSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.from = from; return nil }
-func (s *remoteSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *remoteSession) Mail(from string, o *smtp.MailOptions) error {
+	s.cur.from = from
+	if o != nil {
+		s.cur.mail = *o
+	}
+	return nil
+}
+func (s *remoteSession) Rcpt(to string, o *smtp.RcptOptions) error {
 	s.mx.mu.Lock()
 	f := s.mx.rcpt
 	s.mx.mu.Unlock()
@@ -60,6 +68,11 @@ func (s *remoteSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 	}
 	s.cur.rcpts = append(s.cur.rcpts, to)
+	if o != nil {
+		s.cur.rcptOpts = append(s.cur.rcptOpts, *o)
+	} else {
+		s.cur.rcptOpts = append(s.cur.rcptOpts, smtp.RcptOptions{})
+	}
 	return nil
 }
 func (s *remoteSession) Data(r io.Reader) error {
@@ -77,12 +90,17 @@ func (s *remoteSession) Data(r io.Reader) error {
 func (s *remoteSession) Reset()        {}
 func (s *remoteSession) Logout() error { return nil }
 
-func startRemoteMX(t *testing.T) *remoteMX {
+// startRemoteMX starts a remote MX without DSN; tune may change its server
+// (EnableDSN, ...) before it serves.
+func startRemoteMX(t *testing.T, tune ...func(*smtp.Server)) *remoteMX {
 	t.Helper()
 	mx := &remoteMX{}
 	srv := smtp.NewServer(mx)
 	srv.Domain = "mx.remote.test"
 	srv.AllowInsecureAuth = true
+	for _, fn := range tune {
+		fn(srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
