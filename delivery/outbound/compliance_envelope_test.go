@@ -1,9 +1,12 @@
 package outbound
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-smtp"
 
 	"postern/storage"
 )
@@ -39,6 +42,31 @@ func TestDSNQuotesAddresses(t *testing.T) {
 		"Reporting-MTA: dns; " + hostname + "\r\n", "Action: failed\r\nStatus: 5.1.1\r\n", "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n"} {
 		if !strings.Contains(dsn, want) {
 			t.Errorf("DSN lacks %q:\n%s", want, dsn)
+		}
+	}
+}
+
+// An alias's internationalised address, recorded as ORCPT rfc822, goes on as
+// utf-8 (RFC 6533): go-smtp refuses a non-ASCII rfc822 ORCPT, and the
+// refusal broke the connection, leaving the entry and those after it in its
+// batch undelivered on every attempt.
+func TestInternationalisedOriginalRecipient(t *testing.T) {
+	mx := startMX(t, "127.0.0.1", 0, nil, func(s *smtp.Server) { s.EnableSMTPUTF8 = true })
+	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
+	r := New(e.options(mx.port))
+	startRunner(t, r)
+	first := storage.QueueItem{MsgID: "u1", From: "", UTF8: true, Body: testMessage("utf8"), NextAttempt: e.clock.Now(),
+		Recipients: []storage.QueueRecipient{{Address: "fwd@remote.test", ORCPT: "rfc822;jörg@example.test"}}}
+	second := storage.QueueItem{MsgID: "u2", From: "", Body: testMessage("after"), NextAttempt: e.clock.Now(),
+		Recipients: []storage.QueueRecipient{{Address: "next@remote.test"}}}
+	if err := e.st.Enqueue(context.Background(), first, second); err != nil {
+		t.Fatal(err)
+	}
+	r.Kick()
+	eventually(t, "both deliveries", func() bool { return len(mx.messages()) == 2 && queueLen(t, e.st) == 0 })
+	for _, m := range mx.messages() {
+		if m.rcpts[0] == "fwd@remote.test" && m.orcpt[0] != "UTF-8;jörg@example.test" {
+			t.Errorf("ORCPT %q", m.orcpt[0])
 		}
 	}
 }

@@ -293,9 +293,26 @@ func rcptOptions(rc storage.QueueRcpt) *smtp.RcptOptions {
 		switch strings.ToLower(typ) {
 		case "rfc822":
 			o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeRFC822, addr
+			if !printableASCII(addr) {
+				// An alias's own address, recorded as the original recipient
+				// of what it forwards, may be an internationalised one; rfc822
+				// allows only printable ASCII (RFC 3461 §4.2), and go-smtp
+				// refuses the command, which would fail the whole connection.
+				// RFC 6533 §3 gives such an address the utf-8 type.
+				o.OriginalRecipientType = smtp.DSNAddressTypeUTF8
+			}
 		case "utf-8":
 			o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeUTF8, addr
 		}
 	}
 	return o
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
