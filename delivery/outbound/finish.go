@@ -128,8 +128,7 @@ func (r *Runner) notice(ctx context.Context, e storage.QueueEntry, report []repo
 		}
 		return it
 	}
-	at := strings.LastIndexByte(e.From, '@')
-	if at < 0 || !r.local[strings.ToLower(e.From[at+1:])] {
+	if !r.router.IsLocal(e.From) {
 		return storage.Notice{Queue: []storage.QueueItem{queued([]string{e.From})}}, nil
 	}
 	// A served domain: the sender is an account, a +tag of one, or an alias

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,5 +133,37 @@ func TestFullReturnOnlyInFailureNotices(t *testing.T) {
 		default:
 			t.Errorf("unexpected notice:\n%s", d)
 		}
+	}
+}
+
+// A sender in a served domain written with a trailing dot or in capitals is
+// local: its notice goes to the mailbox, not out through the MX lookup of
+// our own domain. One that names nobody gets no notice at all.
+func TestNoticeToLocalSenderSpelledOddly(t *testing.T) {
+	mx := startMX(t, "127.0.0.1", 0, nil)
+	mx.rcpt = func(string) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "gone"}
+	}
+	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
+	r := New(e.options(mx.port))
+	startRunner(t, r)
+	for _, from := range []string{"alice@EXAMPLE.test.", "ghost@example.test."} {
+		if err := e.st.Enqueue(context.Background(), storage.QueueItem{From: from, Body: testMessage(from), NextAttempt: e.clock.Now(),
+			Recipients: []storage.QueueRecipient{{Address: "gone@remote.test"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Kick()
+	// A notice is committed with the removal of the entry it reports on.
+	var left []storage.QueueEntry
+	eventually(t, "both failures", func() bool {
+		left, _ = e.st.QueueList(context.Background())
+		return !slices.ContainsFunc(left, func(q storage.QueueEntry) bool { return q.From != "" })
+	})
+	if len(left) != 0 {
+		t.Errorf("a notice was queued to go out: %+v", left)
+	}
+	if n := len(inboxMessages(t, e.st, e.alice.ID)); n != 1 {
+		t.Errorf("%d notices in alice's INBOX, want 1", n)
 	}
 }

@@ -2,7 +2,8 @@
 // in the store's outbound queue to the mail exchangers of their recipient
 // domains (or through a smarthost relay), retries temporary failures on a
 // growing schedule, reports permanent failures to the sender with delivery
-// status notifications (RFC 3464), and signs mail from domains with a DKIM key.
+// status notifications (RFC 3464), and signs the mail it vouches for with the
+// DKIM key of its domain.
 package outbound
 
 import (
@@ -11,7 +12,6 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +74,6 @@ type Runner struct {
 	hostname string
 	resolver Resolver
 	log      *slog.Logger
-	local    map[string]bool
 	router   *delivery.Router // finds the mailboxes of a local sender, for bounces
 
 	kick chan struct{}
@@ -127,14 +126,10 @@ func New(o Options) *Runner {
 		hostname: o.Hostname,
 		resolver: o.Resolver,
 		log:      o.Logger,
-		local:    map[string]bool{},
 		kick:     make(chan struct{}, 1),
 		sem:      make(chan struct{}, o.MaxConns),
 		inflight: map[int64]bool{},
 		perDom:   map[string]int{},
-	}
-	for _, d := range o.Domains {
-		r.local[strings.ToLower(d)] = true
 	}
 	r.router = delivery.NewRouter(o.Store, o.Domains, delivery.NoQueue{})
 	return r
