@@ -38,7 +38,7 @@ func BenchmarkQueueThroughput(b *testing.B) {
 	}
 	items := make([]storage.QueueItem, b.N)
 	for i := range items {
-		items[i] = storage.QueueItem{From: "alice@example.test", Body: storage.NewBody(body),
+		items[i] = storage.QueueItem{From: "alice@example.test", Origin: storage.OriginSubmission, Body: storage.NewBody(body),
 			Recipients: []storage.QueueRecipient{{Address: "bob@d" + strconv.Itoa(i%domains) + ".test"}}}
 	}
 	ctx := context.Background()
@@ -57,4 +57,19 @@ func BenchmarkQueueThroughput(b *testing.B) {
 	defer cancel()
 	r.Shutdown(sctx)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// BenchmarkHeaderOfForwarded measures taking the header of forwarded mail
+// with a 1 MiB header for a notice, which returns at most 64 KiB of it.
+func BenchmarkHeaderOfForwarded(b *testing.B) {
+	msg := []byte("Received: from x\r\n\tby y;\r\n\tdate\r\nFrom: a@far.test\r\nSubject: big\r\n")
+	for len(msg) < 1<<20 {
+		msg = append(msg, "X-Pad: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n"...)
+	}
+	msg = append(msg, "\r\nbody\r\n"...)
+	for i := 0; i < b.N; i++ {
+		if h := headerOf(msg, maxForwardedHeader); len(h) == 0 || len(h) > maxForwardedHeader {
+			b.Fatalf("header of %d octets", len(h))
+		}
+	}
 }

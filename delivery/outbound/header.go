@@ -11,6 +11,9 @@ func headerOf(msg []byte, limit int) []byte {
 	end := len(msg)
 	cut := 0 // the last field boundary within limit
 	for off := 0; off < len(msg); {
+		if limit > 0 && off > limit {
+			return msg[:cut] // no later boundary fits
+		}
 		next := len(msg)
 		if i := bytes.IndexByte(msg[off:], '\n'); i >= 0 {
 			next = off + i + 1
