@@ -17,15 +17,14 @@ func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
 	if len(r.opts.DKIM) == 0 || !e.Origin.Authenticated() {
 		return msg
 	}
+	if fromFields(msg) > 1 {
+		// RFC 5322 §3.6 allows one From field; receivers differ on which of
+		// several they show and which DMARC checks, so none is signed.
+		r.log.Warn("outbound: several From fields; sending unsigned", "id", e.ID, "msgid", e.MsgID)
+		return msg
+	}
 	var doms []string
 	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg, 0))); err == nil {
-		from := m.Header["From"]
-		if len(from) > 1 {
-			// RFC 5322 §3.6 allows one From field; receivers differ on which
-			// of several they show and which DMARC checks, so none is signed.
-			r.log.Warn("outbound: several From fields; sending unsigned", "id", e.ID, "msgid", e.MsgID)
-			return msg
-		}
 		if list, err := m.Header.AddressList("From"); err == nil && len(list) > 0 {
 			if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
 				doms = append(doms, strings.ToLower(list[0].Address[at+1:]))
@@ -46,4 +45,27 @@ func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
 		}
 	}
 	return msg
+}
+
+// fromFields counts the From fields in the header as a receiver or the
+// signer reads it: every line up to the first empty one, lines that are not
+// header fields included, since parsers differ on where such a line ends
+// the header.
+func fromFields(msg []byte) int {
+	n := 0
+	for off := 0; off < len(msg); {
+		next := len(msg)
+		if i := bytes.IndexByte(msg[off:], '\n'); i >= 0 {
+			next = off + i + 1
+		}
+		line := bytes.TrimRight(msg[off:next], "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		if name, _, ok := bytes.Cut(line, []byte(":")); ok && strings.EqualFold(string(bytes.TrimRight(name, " \t")), "From") {
+			n++
+		}
+		off = next
+	}
+	return n
 }

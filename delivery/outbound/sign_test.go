@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/mail"
 	"testing"
 
 	msgdkim "github.com/emersion/go-msgauth/dkim"
@@ -78,10 +79,42 @@ func TestSeveralFromFieldsAreNotSigned(t *testing.T) {
 	e := newEnv(t, remoteZones(net.MX{Host: "mx.remote.test.", Pref: 10}))
 	r := New(e.options(mx.port))
 	startRunner(t, r)
-	e.enqueue(t, "alice@example.test", storage.NewBody([]byte("From: alice@example.test\r\nFrom: ceo@other.test\r\nSubject: two\r\n\r\nx\r\n")), "bob@remote.test")
-	r.Kick()
-	eventually(t, "delivery", func() bool { return queueLen(t, e.st) == 0 && len(mx.messages()) == 1 })
-	if m := mx.messages()[0]; bytes.Contains(m.data, []byte("DKIM-Signature:")) {
-		t.Errorf("signed despite two From fields:\n%s", m.data)
+	for _, head := range []string{
+		"From: alice@example.test\r\nFrom: ceo@other.test\r\n",
+		// A line that is no header field does not hide the second one.
+		"From: alice@example.test\r\nnot a field\r\nfrom : ceo@other.test\r\n",
+	} {
+		e.enqueue(t, "alice@example.test", storage.NewBody([]byte(head+"Subject: two\r\n\r\nx\r\n")), "bob@remote.test")
 	}
+	r.Kick()
+	eventually(t, "delivery", func() bool { return queueLen(t, e.st) == 0 && len(mx.messages()) == 2 })
+	for _, m := range mx.messages() {
+		if bytes.Contains(m.data, []byte("DKIM-Signature:")) {
+			t.Errorf("signed despite two From fields:\n%s", m.data)
+		}
+	}
+}
+
+// FuzzFromFields checks that the count of From fields that decides signing
+// never falls below what a strict parse of the header finds.
+func FuzzFromFields(f *testing.F) {
+	for _, s := range []string{
+		"From: a@x\r\nFrom: b@y\r\n\r\n",
+		"From: a@x\r\nno field\r\nFROM : b@y\r\n\r\n",
+		"Subject: s\r\n\r\nFrom: body@x\r\n",
+		"From:\r\n\tfolded@x\r\n",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		n := fromFields(msg)
+		strict := 0
+		if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg, 0))); err == nil {
+			strict = len(m.Header["From"])
+		}
+		if n < strict {
+			t.Fatalf("fromFields = %d, a strict parse finds %d in %q", n, strict, msg)
+		}
+	})
 }
