@@ -2,6 +2,7 @@ package mimeinfo
 
 import (
 	"bytes"
+	"iter"
 	"strings"
 )
 
@@ -130,37 +131,67 @@ type fieldLine struct {
 	name []byte
 }
 
-// eachField calls fn for every field of header block h. A line that begins with
-// white space continues the previous field (RFC 5322 §2.2.3); a line without a
-// colon is a field whose name is the whole line, so that filters can still pass
-// it through; the empty line ends the block.
+// eachField calls fn for every field of header block h, as Fields yields them.
 func eachField(h []byte, fn func(fieldLine)) {
-	var cur fieldLine
-	have := false
-	pos := 0
-	for pos < len(h) {
-		next := len(h)
-		if i := bytes.IndexByte(h[pos:], '\n'); i >= 0 {
-			next = pos + i + 1
-		}
-		line := h[pos:next]
-		if isBlankLine(line) {
-			break
-		}
-		if (line[0] == ' ' || line[0] == '\t') && have {
-			cur.raw = h[pos-len(cur.raw) : next]
-		} else {
-			if have {
-				fn(cur)
+	for name, raw := range Fields(h) {
+		fn(fieldLine{raw: raw, name: name})
+	}
+}
+
+// Fields iterates over the fields of header block h: each field's name and
+// its whole text (first line and continuation lines, with their line
+// endings). A line that begins with white space continues the previous field
+// (RFC 5322 §2.2.3); a line without a colon is a field whose name is the whole
+// line, so that filters can still pass it through; the empty line ends the
+// block. The slices alias h.
+func Fields(h []byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func(name, raw []byte) bool) {
+		var cur, name []byte
+		have := false
+		pos := 0
+		for pos < len(h) {
+			next := len(h)
+			if i := bytes.IndexByte(h[pos:], '\n'); i >= 0 {
+				next = pos + i + 1
 			}
-			cur = fieldLine{raw: line, name: fieldName(line)}
-			have = true
+			line := h[pos:next]
+			if isBlankLine(line) {
+				break
+			}
+			if (line[0] == ' ' || line[0] == '\t') && have {
+				cur = h[pos-len(cur) : next]
+			} else {
+				if have && !yield(name, cur) {
+					return
+				}
+				cur, name = line, fieldName(line)
+				have = true
+			}
+			pos = next
 		}
-		pos = next
+		if have {
+			yield(name, cur)
+		}
 	}
-	if have {
-		fn(cur)
+}
+
+// FieldValue returns the value of a field as Fields yields it: the text after
+// the colon, unfolded and trimmed; "" for a line without a colon.
+func FieldValue(raw []byte) string {
+	first := raw
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		first = raw[:i]
 	}
+	if bytes.IndexByte(first, ':') < 0 {
+		return ""
+	}
+	return fieldValue(fieldLine{raw: raw})
+}
+
+// HeaderLen returns the length of the header block at the start of msg,
+// including the empty line that ends it; len(msg) if there is none.
+func HeaderLen(msg []byte) int {
+	return headerEnd(msg, 0, len(msg))
 }
 
 func isBlankLine(line []byte) bool {
