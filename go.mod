@@ -18,6 +18,7 @@ require (
 )
 
 require (
+	blitiri.com.ar/go/spf v1.6.0 // indirect
 	github.com/emersion/go-message v0.18.2 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
