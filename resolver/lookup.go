@@ -126,3 +126,47 @@ func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error
 func toASCII(name string) (string, error) {
 	return idna.Lookup.ToASCII(name)
 }
+
+// LookupNetIP returns the addresses of host for network "ip4" (A records),
+// "ip6" (AAAA) or "ip" (both), as *net.Resolver does.
+func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	var qtype uint16
+	switch network {
+	case "ip4":
+		qtype = dns.TypeA
+	case "ip6":
+		qtype = dns.TypeAAAA
+	case "ip":
+		ips, err := r.LookupIPAddr(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]netip.Addr, 0, len(ips))
+		for _, ip := range ips {
+			if a, ok := netip.AddrFromSlice(ip.IP); ok {
+				out = append(out, a.Unmap())
+			}
+		}
+		return out, nil
+	default:
+		return nil, &net.DNSError{Err: "unknown network " + network, Name: host}
+	}
+	ans, err := r.lookup(ctx, host, qtype)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(ans.Records))
+	for _, rr := range ans.Records {
+		var ip net.IP
+		switch rr := rr.(type) {
+		case *dns.A:
+			ip = rr.A
+		case *dns.AAAA:
+			ip = rr.AAAA
+		}
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out, nil
+}

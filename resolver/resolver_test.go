@@ -330,6 +330,18 @@ func TestLookupKinds(t *testing.T) {
 	if _, err := r.LookupIPAddr(ctx, "nothing.test"); !dnsErr(t, err).IsNotFound {
 		t.Fatalf("%v", err)
 	}
+	if a, err := r.LookupNetIP(ctx, "ip4", "both.test"); err != nil || len(a) != 1 || a[0].String() != "192.0.2.1" {
+		t.Fatalf("ip4: %v %v", a, err)
+	}
+	if a, err := r.LookupNetIP(ctx, "ip6", "both.test"); err != nil || len(a) != 1 || a[0].String() != "2001:db8::1" {
+		t.Fatalf("ip6: %v %v", a, err)
+	}
+	if a, err := r.LookupNetIP(ctx, "ip", "both.test"); err != nil || len(a) != 2 {
+		t.Fatalf("ip: %v %v", a, err)
+	}
+	if _, err := r.LookupNetIP(ctx, "ip4", "v6.test"); !dnsErr(t, err).IsNotFound {
+		t.Fatalf("ip4 of a v6-only name: %v", err)
+	}
 	mxs, err := r.LookupMX(ctx, "mx.test")
 	if err != nil || len(mxs) != 2 || mxs[0].Host != "a.mx.test." || mxs[0].Pref != 10 {
 		t.Fatalf("%v %v", mxs, err)
