@@ -10,7 +10,6 @@
 package rspamd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,8 +76,10 @@ type Request struct {
 	QueueID string
 	// MTAName is our host name.
 	MTAName string
-	// Message is the whole message.
-	Message []byte
+	// Message is the whole message, Size octets long (0: unknown, and the
+	// request is sent chunked).
+	Message io.Reader
+	Size    int64
 }
 
 // Symbol is one rule that matched.
@@ -107,10 +108,11 @@ func (c *Client) Check(ctx context.Context, req *Request) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/checkv2", bytes.NewReader(req.Message))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/checkv2", io.NopCloser(req.Message))
 	if err != nil {
 		return nil, fmt.Errorf("rspamd: %w", err)
 	}
+	hr.ContentLength = req.Size
 	h := hr.Header
 	if req.IP.IsValid() {
 		h.Set("IP", req.IP.Unmap().String())

@@ -28,7 +28,7 @@ func TestRealRspamd(t *testing.T) {
 			IP: netip.MustParseAddr("192.0.2.7"), Helo: "mail.example.test", Hostname: "mail.example.test",
 			From: "alice@example.test", Rcpt: []string{"bob@postern.test", "carol@postern.test"},
 			QueueID: "Q123", MTAName: "mx.postern.test",
-			Message: []byte(msg + body + "\r\n"),
+			Message: strings.NewReader(msg + body + "\r\n"),
 		}
 	}
 
@@ -87,7 +87,7 @@ func TestRspamdDown(t *testing.T) {
 	ln.Close()
 	c := &Client{URL: "http://" + addr, Timeout: 5 * time.Second}
 	start := time.Now()
-	if _, err := c.Check(context.Background(), &Request{Message: []byte(msg)}); err == nil {
+	if _, err := c.Check(context.Background(), &Request{Message: strings.NewReader(msg), Size: int64(len(msg))}); err == nil {
 		t.Fatal("no error from a closed port")
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -119,7 +119,7 @@ func TestRspamdMisbehaves(t *testing.T) {
 	for _, path := range []string{"/slow", "/garbage", "/empty", "/huge", "/error"} {
 		c := &Client{URL: hs.URL + path, Timeout: 500 * time.Millisecond}
 		start := time.Now()
-		res, err := c.Check(context.Background(), &Request{Message: []byte(msg)})
+		res, err := c.Check(context.Background(), &Request{Message: strings.NewReader(msg), Size: int64(len(msg))})
 		if err == nil {
 			t.Errorf("%s: no error, %+v", path, res)
 		}
