@@ -95,3 +95,18 @@ func TestAddrFromNet(t *testing.T) {
 		t.Fatal(a)
 	}
 }
+
+func FuzzCheckHELO(f *testing.F) {
+	for _, s := range []string{"mail.example.test", "[192.0.2.1]", "[IPv6:::1]", "localhost", "a..b", "[", "]", "-", "x.-y"} {
+		f.Add(s)
+	}
+	ip := netip.MustParseAddr("192.0.2.1")
+	f.Fuzz(func(t *testing.T, helo string) {
+		p := CheckHELO(helo, ip, []string{"postern.test"})
+		if _, ok := heloProblems[p]; !ok {
+			t.Fatalf("%q: unknown problem %q", helo, p)
+		}
+	})
+}
+
+var heloProblems = map[HELOProblem]bool{"": true, HELOLiteralMismatch: true, HELONotFQDN: true, HELOBareIP: true, HELOInvalid: true, HELOOurs: true}

@@ -52,7 +52,9 @@ func TestRealRspamd(t *testing.T) {
 		}
 	})
 	t.Run("actions", func(t *testing.T) {
-		res, err := c.Check(ctx, req("XPOSTERNJUNKX"))
+		r := req("XPOSTERNJUNKX")
+		r.Message, r.Size = strings.NewReader(msg+"XPOSTERNJUNKX\r\n"), int64(len(msg)+len("XPOSTERNJUNKX\r\n"))
+		res, err := c.Check(ctx, r)
 		if err != nil || res.Action != AddHeader || res.Score < 7 {
 			t.Fatalf("junk: %+v %v", res, err)
 		}
