@@ -184,23 +184,36 @@ func (t *tokenizer) word(kind byte, w string) {
 		t.hashBytes(kind, t.buf)
 		return
 	}
-	t.buf = t.buf[:0]
+	// Lower-case and hash in one pass: the same hash as hashBytes of
+	// the lower-cased word.
+	h := (fnvOffset ^ uint64(kind)) * fnvPrime
 	for i := 0; i < len(w); {
 		c := w[i]
 		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			t.buf = append(t.buf, c)
+			h = (h ^ uint64(lower[c])) * fnvPrime
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(w[i:])
-		t.buf = utf8.AppendRune(t.buf, unicode.ToLower(r))
+		var enc [utf8.UTFMax]byte
+		for _, b := range utf8.AppendRune(enc[:0], unicode.ToLower(r)) {
+			h = (h ^ uint64(b)) * fnvPrime
+		}
 		i += n
 	}
-	t.hashBytes(kind, t.buf)
+	t.add(h)
 }
+
+// lower maps ASCII bytes to lower case.
+var lower = func() (l [utf8.RuneSelf]byte) {
+	for c := range l {
+		l[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			l[c] += 'a' - 'A'
+		}
+	}
+	return l
+}()
 
 func (t *tokenizer) hash(kind byte, s string) {
 	h := fnvOffset
