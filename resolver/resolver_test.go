@@ -470,3 +470,20 @@ func TestTXTFuncReportsTemporary(t *testing.T) {
 		t.Fatalf("%v: not found must not be Temporary()", err)
 	}
 }
+
+func BenchmarkCachedTXT(b *testing.B) {
+	srv := fakedns.Start(b)
+	srv.Add(`bench.test. 3600 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"`)
+	r, err := New(Config{Servers: []string{srv.Addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.LookupTXT(ctx, "bench.test"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.LookupTXT(ctx, "Bench.test")
+	}
+}
