@@ -166,7 +166,11 @@ func addrSpec(toks []token) (mailbox, host string) {
 // forms of §4.4) into IMAP address structures. It never fails: junk is skipped,
 // a missing mailbox or host is filled with a placeholder, and an open group is
 // closed at the end. Work and output are linear in len(s).
-func parseAddressList(s string) []address {
+func parseAddressList(s string) []address { return parseAddresses(s, true) }
+
+// parseAddresses is parseAddressList; fill selects the placeholders for a
+// missing mailbox or host, which AddressList leaves empty instead.
+func parseAddresses(s string, fill bool) []address {
 	toks := tokenize(s)
 	var out []address
 	inGroup := false
@@ -174,10 +178,10 @@ func parseAddressList(s string) []address {
 		if name == "" && mailbox == "" && host == "" {
 			return
 		}
-		if mailbox == "" {
+		if fill && mailbox == "" {
 			mailbox = missingMailbox
 		}
-		if host == "" {
+		if fill && host == "" {
 			host = missingDomain
 		}
 		out = append(out, address{name: name, adl: adl, mailbox: mailbox, host: host})
@@ -210,7 +214,7 @@ func parseAddressList(s string) []address {
 				}
 			}
 			mailbox, host := addrSpec(inner)
-			if name == "" && mailbox == "" && host == "" {
+			if fill && name == "" && mailbox == "" && host == "" {
 				// "<>" names nobody; keep it visible rather than drop the field.
 				mailbox = missingMailbox
 			}
