@@ -20,7 +20,6 @@ const (
 	DefaultMaxDeduplicates = 64      // duplicate tests run per message
 
 	DefaultVacationPeriod    = 7 * 24 * time.Hour  // RFC 5230 §4.1
-	DefaultVacationMinPeriod = 24 * time.Hour      // RFC 5230 §4.1: "normally 1" day
 	DefaultVacationMaxPeriod = 90 * 24 * time.Hour // RFC 5230 §4.1: more than 30 days
 	DefaultDuplicatePeriod   = 12 * time.Hour      // RFC 7352 §3.3 leaves it to the site
 	DefaultDuplicateMax      = 7 * 24 * time.Hour
@@ -67,8 +66,10 @@ type Options struct {
 
 	// VacationPeriod is the reply period when :days and :seconds are
 	// absent; VacationMinPeriod and VacationMaxPeriod bound the periods a
-	// script may ask for (RFC 5230 §4.1, RFC 6131 §2). A negative
-	// VacationMinPeriod allows zero.
+	// script may ask for (RFC 5230 §4.1, RFC 6131 §2). :days is at least
+	// one day whatever the minimum; :seconds may go below, down to
+	// VacationMinPeriod (default 0: a reply to every message, which the
+	// rules of VacationEligible still keep from looping).
 	VacationPeriod, VacationMinPeriod, VacationMaxPeriod time.Duration
 	// DuplicatePeriod is how long the duplicate test remembers an ID when
 	// :seconds is absent; DuplicateMaxPeriod bounds :seconds (RFC 7352
@@ -111,13 +112,10 @@ func (o *Options) withDefaults() Options {
 		}
 	}
 	dur(&r.VacationPeriod, DefaultVacationPeriod)
-	dur(&r.VacationMinPeriod, DefaultVacationMinPeriod)
 	dur(&r.VacationMaxPeriod, DefaultVacationMaxPeriod)
 	dur(&r.DuplicatePeriod, DefaultDuplicatePeriod)
 	dur(&r.DuplicateMaxPeriod, DefaultDuplicateMax)
-	if r.VacationMinPeriod < 0 {
-		r.VacationMinPeriod = 0
-	}
+	r.VacationMinPeriod = max(r.VacationMinPeriod, 0)
 	return r
 }
 

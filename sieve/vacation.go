@@ -13,6 +13,7 @@ type vacationStmt struct {
 	pos       Pos
 	period    time.Duration // 0: the default
 	hasPeriod bool
+	days      bool // the period came from :days
 	subject   *str
 	from      *str
 	addresses strList
@@ -25,7 +26,7 @@ type vacationStmt struct {
 func compileVacation(ck *checker, c *Command, a *args) (stmt, *Error) {
 	s := &vacationStmt{pos: c.Pos, mime: a.has("mime")}
 	if tv, ok := a.tags["days"]; ok {
-		s.period, s.hasPeriod = clampDuration(tv.params[0].Num, 24*time.Hour), true
+		s.period, s.hasPeriod, s.days = clampDuration(tv.params[0].Num, 24*time.Hour), true, true
 	}
 	if tv, ok := a.tags["seconds"]; ok {
 		s.period, s.hasPeriod = clampDuration(tv.params[0].Num, time.Second), true
@@ -106,8 +107,12 @@ func (s *vacationStmt) exec(r *run) error {
 		v.Period = s.period
 	}
 	// RFC 5230 §4.1: below the minimum the minimum is used, above the
-	// maximum the maximum.
-	v.Period = min(max(v.Period, o.VacationMinPeriod), o.VacationMaxPeriod)
+	// maximum the maximum; :days is at least 1.
+	low := o.VacationMinPeriod
+	if s.days {
+		low = max(low, 24*time.Hour)
+	}
+	v.Period = min(max(v.Period, low), o.VacationMaxPeriod)
 	var err error
 	if s.handle != nil {
 		var h string
