@@ -170,17 +170,24 @@ func (s *gseg) at(value string, off int) bool {
 // find returns the first offset in text where the segment matches, or -1.
 func (s *gseg) find(text string, work *int) int {
 	if s.wild == nil {
-		*work += len(text)
-		return strings.Index(text, s.lit)
+		at := strings.Index(text, s.lit)
+		if at < 0 {
+			*work += len(text)
+		} else {
+			*work += at + len(s.lit)
+		}
+		return at
 	}
 	m := len(s.lit)
 	words := s.words
-	*work += len(text) * words
+	scanned := 0
+	defer func() { *work += scanned * words }()
 	// Shift-And: bit i of d is set when the segment's first i+1 octets
 	// match the text ending here.
 	d := make([]uint64, words)
 	top, topBit := (m-1)/64, uint64(1)<<((m-1)%64)
 	for j := 0; j < len(text); j++ {
+		scanned++
 		row := s.masks[int(text[j])*words : int(text[j])*words+words]
 		carry := uint64(1)
 		for w := 0; w < words; w++ {

@@ -154,7 +154,10 @@ func (r *run) match(m *matcher, values []string) (bool, error) {
 	work := 0
 	defer func() { r.steps += work / 64 }()
 	for _, v := range values {
-		fv := m.fold(v)
+		fv := v
+		if m.cmp == cmpCasemap {
+			fv = r.lower(v)
+		}
 		for i := range m.keys {
 			if work/64+r.steps > r.opts.MaxSteps {
 				return false, r.step(work/64 + 1)
@@ -196,6 +199,25 @@ func (r *run) match(m *matcher, values []string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// lower is lowerASCII, remembered for short values: the same header
+// values are compared by many tests of one run.
+func (r *run) lower(v string) string {
+	if len(v) > 1024 {
+		return lowerASCII(v)
+	}
+	if l, ok := r.lowered[v]; ok {
+		return l
+	}
+	l := lowerASCII(v)
+	if r.lowered == nil {
+		r.lowered = map[string]string{}
+	}
+	if len(r.lowered) < 4096 {
+		r.lowered[v] = l
+	}
+	return l
 }
 
 // matchCount compares a count with the keys (RFC 5231 §4.1).

@@ -26,6 +26,16 @@ type Message interface {
 	Body() Body
 }
 
+// AddressMessage is a Message that keeps the address lists of its fields
+// parsed. The address test uses it when the Message has it, instead of
+// parsing the fields on every test.
+type AddressMessage interface {
+	Message
+	// Addresses returns, for each field named name (any case) in order,
+	// its addresses as mimeinfo.AddressList parses the raw value.
+	Addresses(name string) [][]mimeinfo.Address
+}
+
 // Body is a message body as the body test sees it (RFC 5173 §5). An
 // implementation may hand out an analysis made once at delivery.
 type Body interface {
@@ -123,6 +133,7 @@ type ParsedMessage struct {
 	headerLen int
 	fields    map[string][]string
 	decoded   map[string][]string
+	addrs     map[string][][]mimeinfo.Address
 	maxBody   int
 
 	bodyOnce sync.Once
@@ -136,10 +147,14 @@ func ParseMessage(raw []byte) *ParsedMessage {
 	fields := mimeinfo.Fields(raw[:m.headerLen])
 	m.fields = make(map[string][]string, len(fields))
 	m.decoded = make(map[string][]string, len(fields))
+	m.addrs = map[string][][]mimeinfo.Address{}
 	for _, f := range fields {
 		name := strings.ToLower(f.Name)
 		m.fields[name] = append(m.fields[name], f.Value)
 		m.decoded[name] = append(m.decoded[name], mimeinfo.DecodeValue(f.Value))
+		if addressHeaders[name] {
+			m.addrs[name] = append(m.addrs[name], mimeinfo.AddressList(f.Value))
+		}
 	}
 	return m
 }
@@ -147,6 +162,13 @@ func ParseMessage(raw []byte) *ParsedMessage {
 func (m *ParsedMessage) Header(name string) []string        { return m.fields[lowerASCII(name)] }
 func (m *ParsedMessage) DecodedHeader(name string) []string { return m.decoded[lowerASCII(name)] }
 func (m *ParsedMessage) Size() int64                        { return int64(len(m.raw)) }
+
+// Addresses returns the parsed address lists of the fields named name;
+// only fields that hold addresses (those the address test looks at) have
+// them.
+func (m *ParsedMessage) Addresses(name string) [][]mimeinfo.Address {
+	return m.addrs[lowerASCII(name)]
+}
 
 func (m *ParsedMessage) Body() Body {
 	m.bodyOnce.Do(func() { m.body = &parsedBody{msg: m} })

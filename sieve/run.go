@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"postern/mimeinfo"
 )
 
 // stmt is a compiled command; cond a compiled test.
@@ -71,11 +73,13 @@ type run struct {
 	flags    []string // the internal flags variable of imap4flags (RFC 5232 §3)
 	useFlags bool     // the script (or an included one) requires imap4flags
 
-	scope    *scope
-	globals  map[string]string
-	script   *Script // the script running now, for error positions
-	includes includeState
-	dup      dupState
+	scope     *scope
+	globals   map[string]string
+	addrCache map[string][][]mimeinfo.Address // for Messages that do not keep their addresses
+	lowered   map[string]string               // values lower-cased for i;ascii-casemap
+	script    *Script                         // the script running now, for error positions
+	includes  includeState
+	dup       dupState
 }
 
 // Run runs the script on a message. Run never fails: an error in the

@@ -122,6 +122,20 @@ func (ix index) pick(vals []string) []string {
 	return vals[ix.n-1 : ix.n]
 }
 
+// pickLists is pick for the address lists of fields.
+func (ix index) pickLists(lists [][]mimeinfo.Address) [][]mimeinfo.Address {
+	if ix.n == 0 {
+		return lists
+	}
+	if ix.n > len(lists) {
+		return nil
+	}
+	if ix.last {
+		return lists[len(lists)-ix.n : len(lists)-ix.n+1]
+	}
+	return lists[ix.n-1 : ix.n]
+}
+
 // headerTest is "header" (RFC 5228 §5.7).
 type headerTest struct {
 	names names
@@ -150,8 +164,12 @@ func (t *headerTest) eval(r *run) (bool, error) {
 		return false, err
 	}
 	var vals []string
-	for _, n := range names {
-		vals = append(vals, t.ix.pick(r.msg.DecodedHeader(n))...)
+	if len(names) == 1 {
+		vals = t.ix.pick(r.msg.DecodedHeader(names[0]))
+	} else {
+		for _, n := range names {
+			vals = append(vals, t.ix.pick(r.msg.DecodedHeader(n))...)
+		}
 	}
 	return r.match(t.m, vals)
 }
@@ -194,11 +212,11 @@ func (t *addressTest) eval(r *run) (bool, error) {
 		if !addressHeaders[strings.ToLower(n)] {
 			continue
 		}
-		for _, v := range t.ix.pick(r.msg.Header(n)) {
-			if err := r.stepBytes(len(v)); err != nil {
+		for _, list := range t.ix.pickLists(r.addresses(n)) {
+			if err := r.step(len(list)/8 + 1); err != nil {
 				return false, err
 			}
-			for _, ad := range mimeinfo.AddressList(v) {
+			for _, ad := range list {
 				if p, ok := t.part.pick(ad.Mailbox, ad.Host, r.opts.Separator); ok {
 					vals = append(vals, p)
 				}
@@ -206,6 +224,27 @@ func (t *addressTest) eval(r *run) (bool, error) {
 		}
 	}
 	return r.match(t.m, vals)
+}
+
+// addresses returns the address lists of the fields named name, parsed
+// once per message when the Message keeps them, else once per run.
+func (r *run) addresses(name string) [][]mimeinfo.Address {
+	if am, ok := r.msg.(AddressMessage); ok {
+		return am.Addresses(name)
+	}
+	key := strings.ToLower(name)
+	if lists, ok := r.addrCache[key]; ok {
+		return lists
+	}
+	var lists [][]mimeinfo.Address
+	for _, v := range r.msg.Header(name) {
+		lists = append(lists, mimeinfo.AddressList(v))
+	}
+	if r.addrCache == nil {
+		r.addrCache = map[string][][]mimeinfo.Address{}
+	}
+	r.addrCache[key] = lists
+	return lists
 }
 
 // envelopeTest is "envelope" (RFC 5228 §5.4).
@@ -259,7 +298,9 @@ func (t *envelopeTest) eval(r *run) (bool, error) {
 			continue
 		}
 		local, domain := splitAddress(addr)
-		if v, ok := t.part.pick(local, domain, r.opts.Separator); ok {
+		if t.part == partAll {
+			vals = append(vals, addr)
+		} else if v, ok := t.part.pick(local, domain, r.opts.Separator); ok {
 			vals = append(vals, v)
 		}
 	}
