@@ -15,8 +15,8 @@ type Action interface{ action() }
 // §4.3). Implicit is true for the implicit keep (RFC 5228 §2.10.2).
 type Keep struct {
 	// Flags are the IMAP flags and keywords to store the message with
-	// (RFC 5232 §3); nil when the script does not use imap4flags, so that
-	// delivery sets its own defaults.
+	// (RFC 5232 §3), empty for none; nil when the script does not use
+	// imap4flags, so that delivery sets its own defaults.
 	Flags    []string
 	Implicit bool
 }
@@ -63,9 +63,9 @@ type Discard struct{}
 // remembering at least 1000 senders. VacationReply builds the message,
 // which goes out from "<>" (§5.1), DKIM-signed like any other.
 type Vacation struct {
-	// Handle names the response for tracking: the :handle argument, or a
-	// digest of :subject, :from, :mime and the reason as written before
-	// variables were expanded (RFC 5230 §4.2).
+	// Handle names the response for tracking: "handle:" and the :handle
+	// argument, or "auto:" and a digest of :subject, :from, :mime and the
+	// reason as written, before variables were expanded (RFC 5230 §4.2).
 	Handle string
 	// Period is :days or :seconds, the default when neither was given,
 	// bounded by the site's minimum and maximum (RFC 5230 §4.1).
