@@ -96,25 +96,86 @@ func envelopeAddress(a string) string {
 //
 //	sieve-address = addr-spec / phrase "<" addr-spec ">"
 //
-// and returns the addr-spec. Groups, lists and source routes are refused.
+// and returns the addr-spec. Lists, groups and source routes are refused.
+// UTF-8 is allowed in the local part and domain (RFC 6531).
 func parseSieveAddress(s string) (addr string, ok bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || strings.ContainsAny(s, ",;\r\n") && !strings.Contains(s, "\"") {
+	if s == "" || strings.ContainsAny(s, "\r\n\x00") || hasUnquoted(s, ",;:") {
 		return "", false
 	}
 	list := mimeinfo.AddressList(s)
-	if len(list) != 1 || list[0].Mailbox == "" || list[0].Host == "" {
+	if len(list) != 1 || !validLocalPart(list[0].Mailbox) || !validDomain(list[0].Host) {
 		return "", false
 	}
-	a := list[0]
-	if strings.ContainsAny(a.Mailbox, " \t<>()[]:;,") && !strings.HasPrefix(a.Mailbox, "\"") {
+	if strings.Count(s, "<") != strings.Count(s, ">") || strings.Count(s, "<") > 1 {
 		return "", false
 	}
-	if strings.ContainsAny(a.Host, " \t<>()\"@,;:\\") || strings.HasPrefix(a.Host, ".") || strings.HasSuffix(a.Host, ".") {
+	addr = list[0].Mailbox + "@" + list[0].Host
+	// The addr-spec as written must be the one found: the lenient
+	// parser would join "a b@c" into "ab@c".
+	spec := s
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		spec = s[i+1 : strings.IndexByte(s, '>')]
+	} else if i := strings.IndexByte(s, '('); i >= 0 && !strings.HasPrefix(s, `"`) {
+		spec = s[:i]
+	}
+	if strings.TrimSpace(spec) != addr {
 		return "", false
 	}
-	if strings.Count(s, "<") > 1 || strings.Count(s, ">") > 1 || strings.Contains(s, ":") && !strings.Contains(s, "\"") {
-		return "", false
+	return addr, true
+}
+
+// hasUnquoted reports whether s has one of chars outside quoted strings
+// and comments.
+func hasUnquoted(s, chars string) bool {
+	quoted, depth := false, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && (quoted || depth > 0):
+			i++
+		case c == '"' && depth == 0:
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth == 0 && strings.IndexByte(chars, c) >= 0:
+			return true
+		}
 	}
-	return a.Mailbox + "@" + a.Host, true
+	return false
+}
+
+// isAtext reports whether c may be in a dot-atom (RFC 5322 §3.2.3, with
+// UTF-8 octets as RFC 6532 allows).
+func isAtext(c byte) bool {
+	return isAlpha(c) || isDigit(c) || c >= 0x80 || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+func validDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' && !isAtext(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func validLocalPart(l string) bool {
+	if len(l) >= 2 && l[0] == '"' && l[len(l)-1] == '"' {
+		return true
+	}
+	return validDotAtom(l)
+}
+
+func validDomain(d string) bool {
+	if len(d) >= 2 && d[0] == '[' && d[len(d)-1] == ']' {
+		return !strings.ContainsAny(d[1:len(d)-1], "[]\\ ")
+	}
+	return validDotAtom(d) && !strings.ContainsAny(d, "!#$%&'*+/=?^`{|}~")
 }

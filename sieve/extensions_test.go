@@ -257,3 +257,30 @@ elsif virustest :value "eq" :comparator "i;ascii-numeric" "5"
 		wantActions(t, runOn(t, src, messageA, Envelope{}, &Host{Spam: &Score{Percent: pct}}), Discard{})
 	}
 }
+
+func TestParseSieveAddress(t *testing.T) {
+	good := map[string]string{
+		"bart@example.com":                   "bart@example.com",
+		"  Bart Simpson <bart@example.com> ": "bart@example.com",
+		`"Simpson, Bart" <bart@example.com>`: "bart@example.com",
+		`"quoted local"@example.com`:         `"quoted local"@example.com`,
+		"user+tag@sub.example.com":           "user+tag@sub.example.com",
+		"a@[192.0.2.1]":                      "a@[192.0.2.1]",
+		"jörg@bücher.example":                "jörg@bücher.example",
+		"Bart (the boy) <bart@example.com>":  "bart@example.com",
+	}
+	for in, want := range good {
+		if got, ok := parseSieveAddress(in); !ok || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{
+		"", "not an address", "bart", "@example.com", "bart@", "a@b.c, d@e.f", "a@b.c; d@e.f",
+		"group: a@b.c;", "<@route.example:a@b.c>", "a..b@example.com", ".a@example.com",
+		"a@example..com", "a@-x.example!", "a@b.c\r\nBcc: x@y", "<a@b.c> <d@e.f>", "a b@example.com",
+	} {
+		if got, ok := parseSieveAddress(in); ok {
+			t.Errorf("%q accepted as %q", in, got)
+		}
+	}
+}
