@@ -83,8 +83,9 @@ func TestParseErrors(t *testing.T) {
 		pos  Pos
 		text string
 	}{
-		{"keep", Pos{1, 5}, `expected ";" or a block`},
-		{"keep;\n  fileinto \"x\"", Pos{2, 15}, `expected ";"`},
+		{"keep", Pos{1, 1}, `expected ";" or a block`},
+		{"keep;\n  fileinto \"x\"", Pos{2, 3}, `expected ";"`},
+		{"keep;\n  fileinto \"x\" ];", Pos{2, 16}, `expected ";"`},
 		{"if true {\n keep;\n", Pos{1, 1}, "not closed"},
 		{"keep; }", Pos{1, 7}, `"}" without a matching "{"`},
 		{"x \"abc", Pos{1, 3}, "unterminated quoted string"},

@@ -96,7 +96,11 @@ func (p *parser) command() (*Command, *Error) {
 		c.Block, c.HasBlock = block, true
 		return c, p.advance()
 	}
-	return nil, errorf(p.tok.pos, "expected \";\" or a block after the arguments of %q, found %s", c.Name, p.tok.describe())
+	at := p.tok.pos
+	if p.tok.kind == tEOF {
+		at = c.Pos // the end of the script says little; the command says more
+	}
+	return nil, errorf(at, "expected \";\" or a block after the arguments of %q, found %s", c.Name, p.tok.describe())
 }
 
 // arguments = *argument [ test / test-list ]
