@@ -204,7 +204,9 @@ func (rd *reader) atom() (string, error) {
 		if !isAtomChar(c) {
 			break
 		}
-		rd.byte()
+		if _, err := rd.byte(); err != nil {
+			return "", err
+		}
 		sb.WriteByte(c)
 	}
 	if sb.Len() == 0 {
@@ -236,7 +238,9 @@ func (rd *reader) arg() (Arg, error) {
 			if p < '0' || p > '9' {
 				break
 			}
-			rd.byte()
+			if _, err := rd.byte(); err != nil {
+				return Arg{}, err
+			}
 			digits = append(digits, p)
 		}
 		// number = (NZDIGIT *DIGIT) / "0", 32 bits.
