@@ -40,7 +40,7 @@ func (s *session) capabilities() {
 		mechs = "PLAIN LOGIN"
 	}
 	line("SASL", mechs)
-	line("SIEVE", strings.Join(sieve.Extensions(), " "))
+	line("SIEVE", strings.Join(s.srv.cfg.Sieve.Capabilities(), " "))
 	max := s.srv.cfg.Sieve.MaxRedirects
 	if max <= 0 {
 		max = sieve.DefaultMaxRedirects

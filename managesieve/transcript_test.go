@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postern/sieve"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -240,4 +242,13 @@ func TestStoreFailure(t *testing.T) {
 	e.store.mu.Unlock()
 	c.expect(`PUTSCRIPT "x" "keep;"`, "NO (TRYLATER)")
 	c.expect(`LISTSCRIPTS`, "NO (TRYLATER)")
+}
+
+// The SIEVE capability follows the extensions the checker allows.
+func TestSieveCapabilityFollowsOptions(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Sieve = &sieve.Options{Extensions: []string{"fileinto"}, MaxRedirects: 2} })
+	c := e.dial()
+	c.expect("CAPABILITY", "OK", `"SIEVE" "fileinto"`, `"MAXREDIRECTS" "2"`)
+	c.login("alice@example.test", "secret one")
+	c.expect(`CHECKSCRIPT "require \"vacation\";"`, "NO", "unsupported extension")
 }

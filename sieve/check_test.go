@@ -134,3 +134,13 @@ func TestExtensionsList(t *testing.T) {
 		t.Fatal("Extensions returns its own slice")
 	}
 }
+
+func TestCapabilities(t *testing.T) {
+	if got := (&Options{Extensions: []string{"vacation", "frob", "fileinto"}}).Capabilities(); strings.Join(got, " ") != "fileinto vacation" {
+		t.Errorf("restricted: %q", got)
+	}
+	var nilOpts *Options
+	if got := nilOpts.Capabilities(); len(got) != len(Extensions()) {
+		t.Errorf("defaults: %q", got)
+	}
+}

@@ -13,6 +13,7 @@ const (
 	DefaultMaxRedirects    = 4       // distinct redirects per message ([sieve] max_redirects)
 	DefaultMaxSteps        = 2000000 // work units per run, see Options.MaxSteps
 	DefaultMaxVariableSize = 4096    // octets of one variable value (RFC 5229 §6)
+	DefaultMaxExpansion    = 1 << 20 // octets of one string once its variables are expanded
 	DefaultMaxVariables    = 256     // variables per script scope
 	DefaultMaxIncludeDepth = 8       // nested includes (RFC 6609 §3.2)
 	DefaultMaxIncludes     = 64      // include commands run per message
@@ -49,6 +50,10 @@ type Options struct {
 	// MaxVariableSize caps one variable's value in octets; longer values
 	// are cut at a character boundary (RFC 5229 §6 allows truncation).
 	MaxVariableSize int
+	// MaxExpansion caps one string once its variables are expanded: a
+	// string of many references to long variables is an error, not a
+	// large allocation.
+	MaxExpansion int
 	// MaxVariables caps the variables of one script, and the global ones.
 	MaxVariables int
 	// MaxIncludeDepth caps how deep includes nest; MaxIncludes caps the
@@ -98,6 +103,7 @@ func (o *Options) withDefaults() Options {
 	def(&r.MaxRedirects, DefaultMaxRedirects)
 	def(&r.MaxSteps, DefaultMaxSteps)
 	def(&r.MaxVariableSize, DefaultMaxVariableSize)
+	def(&r.MaxExpansion, DefaultMaxExpansion)
 	def(&r.MaxVariables, DefaultMaxVariables)
 	def(&r.MaxIncludeDepth, DefaultMaxIncludeDepth)
 	def(&r.MaxIncludes, DefaultMaxIncludes)
@@ -132,6 +138,19 @@ var extensions = []string{
 // ManageSieve SIEVE capability (RFC 5804 §1.7). The comparators i;octet and
 // i;ascii-casemap are always available and not listed (RFC 5228 §2.7.3).
 func Extensions() []string { return slices.Clone(extensions) }
+
+// Capabilities returns the capabilities scripts compiled with these
+// options may require: Extensions(), or those of o.Extensions this
+// package implements. ManageSieve lists them as SIEVE (RFC 5804 §1.7).
+func (o *Options) Capabilities() []string {
+	var out []string
+	for _, ext := range extensions {
+		if o == nil || o.enabled(ext) {
+			out = append(out, ext)
+		}
+	}
+	return out
+}
 
 // enabled reports whether the options allow capability ext.
 func (o *Options) enabled(ext string) bool {

@@ -7,10 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// maxExpansion caps the length of one expanded string: a string with many
-// references to long variables cannot grow without bound.
-const maxExpansion = 1 << 20
-
 // scope holds the variables of one script (RFC 5229 §3; each included
 // script has its own, RFC 6609 §3.3).
 type scope struct {
@@ -31,8 +27,8 @@ func (r *run) expand(s *str) (string, error) {
 		} else {
 			b.WriteString(r.lookup(p.ref))
 		}
-		if b.Len() > maxExpansion {
-			return "", r.errorf(s.pos, "string is longer than %d octets once its variables are expanded", maxExpansion)
+		if b.Len() > r.opts.MaxExpansion {
+			return "", r.errorf(s.pos, "string is longer than %d octets once its variables are expanded", r.opts.MaxExpansion)
 		}
 	}
 	if err := r.stepBytes(b.Len()); err != nil {
