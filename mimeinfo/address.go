@@ -295,32 +295,3 @@ func appendAddressList(b []byte, v hval) []byte {
 	}
 	return append(b, ')')
 }
-
-// Address is one mailbox of an address list: display name (as written,
-// encoded words left encoded), local part and domain. A part the field left
-// out is "".
-type Address struct {
-	Name, Mailbox, Host string
-}
-
-// AddressList parses an address-list field value (RFC 5322 §3.4, with the
-// obsolete forms of §4.4) into its mailboxes, the members of groups included.
-// Like the ENVELOPE it feeds, it never fails: junk is skipped and a mailbox
-// without '@' has an empty Host.
-func AddressList(value string) []Address {
-	var out []Address
-	for _, a := range parseAddressList(value) {
-		if a.groupStart || a.groupEnd {
-			continue
-		}
-		m := Address{Name: a.name, Mailbox: a.mailbox, Host: a.host}
-		if m.Mailbox == missingMailbox {
-			m.Mailbox = ""
-		}
-		if m.Host == missingDomain {
-			m.Host = ""
-		}
-		out = append(out, m)
-	}
-	return out
-}

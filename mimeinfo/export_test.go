@@ -33,12 +33,11 @@ func TestFields(t *testing.T) {
 	}
 }
 
-func TestAddressList(t *testing.T) {
+func TestAddressListGroupsAndLiterals(t *testing.T) {
 	got := AddressList(`"Alice A." <alice@Example.TEST>, team: bob@b.test, <>;, nobody, (c) x@[192.0.2.1]`)
 	want := []Address{
 		{Name: "Alice A.", Mailbox: "alice", Host: "Example.TEST"},
 		{Mailbox: "bob", Host: "b.test"},
-		{Mailbox: "", Host: ""},
 		{Mailbox: "nobody"},
 		{Name: "c", Mailbox: "x", Host: "[192.0.2.1]"},
 	}

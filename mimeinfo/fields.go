@@ -9,10 +9,11 @@ type Field struct {
 	Name, Value string
 }
 
-// Fields returns the fields of a header block in order (RFC 5322 §2.2),
+// FieldList returns the fields of a header block in order (RFC 5322 §2.2),
 // looking at no more than 1 MiB of it, like Parse. A line without a colon
-// is no field and is left out.
-func Fields(header []byte) []Field {
+// is no field and is left out. Fields iterates over the same fields without
+// copying them.
+func FieldList(header []byte) []Field {
 	if len(header) > maxHeaderAnalysis {
 		header = header[:maxHeaderAnalysis]
 	}
@@ -27,10 +28,6 @@ func Fields(header []byte) []Field {
 	})
 	return out
 }
-
-// HeaderLength returns the length of msg's header block, including the
-// empty line that ends it; len(msg) when there is none.
-func HeaderLength(msg []byte) int { return headerEnd(msg, 0, len(msg)) }
 
 // DecodeValue decodes the RFC 2047 encoded words of a header value to UTF-8,
 // in any charset mimeinfo knows; invalid UTF-8 becomes U+FFFD and NUL goes.

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestFields(t *testing.T) {
+func TestFieldList(t *testing.T) {
 	h := crlf(
 		"Received: from a",
 		"\tby b; Tue, 1 Jul 2025 10:52:37 +0200",
@@ -17,7 +17,7 @@ func TestFields(t *testing.T) {
 		"X-Empty:",
 		"received: second",
 		"", "")
-	got := Fields([]byte(h))
+	got := FieldList([]byte(h))
 	want := []Field{
 		{"Received", "from a\tby b; Tue, 1 Jul 2025 10:52:37 +0200"},
 		{"Subject", "=?utf-8?q?caf=C3=A9?="},
@@ -25,19 +25,19 @@ func TestFields(t *testing.T) {
 		{"received", "second"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Fields\n got %q\nwant %q", got, want)
+		t.Fatalf("FieldList\n got %q\nwant %q", got, want)
 	}
 	if d := DecodeValue(got[1].Value); d != "café" {
 		t.Errorf("DecodeValue = %q", d)
 	}
-	if n := HeaderLength([]byte(h + "body")); n != len(h) {
+	if n := HeaderLen([]byte(h + "body")); n != len(h) {
 		t.Errorf("HeaderLength = %d, want %d", n, len(h))
 	}
 }
 
-func TestFieldsHugeHeader(t *testing.T) {
+func TestFieldListHugeHeader(t *testing.T) {
 	h := strings.Repeat("X-A: "+strings.Repeat("a", 1000)+"\r\n", 3000) // 3 MB
-	got := Fields([]byte(h))
+	got := FieldList([]byte(h))
 	if len(got) == 0 || len(got) > maxHeaderAnalysis/1000 {
 		t.Fatalf("%d fields from a 3 MB header; the analysis is capped at 1 MiB", len(got))
 	}

@@ -143,8 +143,8 @@ type ParsedMessage struct {
 // ParseMessage prepares a message (CRLF line endings) for scripts. The
 // body views hold at most DefaultMaxBodyBytes octets of text.
 func ParseMessage(raw []byte) *ParsedMessage {
-	m := &ParsedMessage{raw: raw, headerLen: mimeinfo.HeaderLength(raw), maxBody: DefaultMaxBodyBytes}
-	fields := mimeinfo.Fields(raw[:m.headerLen])
+	m := &ParsedMessage{raw: raw, headerLen: mimeinfo.HeaderLen(raw), maxBody: DefaultMaxBodyBytes}
+	fields := mimeinfo.FieldList(raw[:m.headerLen])
 	m.fields = make(map[string][]string, len(fields))
 	m.decoded = make(map[string][]string, len(fields))
 	m.addrs = map[string][][]mimeinfo.Address{}
