@@ -10,6 +10,7 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/foxcpp/go-mockdns v1.3.0
 	github.com/mattn/go-sqlite3 v1.14.53
+	github.com/pires/go-proxyproto v0.15.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/term v0.48.0
 	golang.org/x/text v0.44.0
@@ -17,10 +18,7 @@ require (
 
 require (
 	github.com/emersion/go-message v0.18.2 // indirect
-	github.com/miekg/dns v1.1.57 // indirect
-	golang.org/x/mod v0.42.0 // indirect
+	github.com/miekg/dns v1.1.73 // indirect
 	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/tools v0.52.0 // indirect
 )
