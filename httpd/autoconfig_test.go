@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"howett.net/plist"
+
+	"postern/config"
 )
 
 // Thunderbird's format, read back as a client would.
@@ -84,7 +86,7 @@ func itoa(n int) string {
 // The ports are the configured ones; a listener that is off is not offered.
 func TestThunderbirdPortsFromConfig(t *testing.T) {
 	cfg := baseConfig()
-	cfg.Ports = MailPorts{IMAPTLS: 2993, SubmissionTLS: 2465}
+	cfg.Ports = config.MailPorts{IMAPTLS: 2993, SubmissionTLS: 2465}
 	ts := start(t, cfg, nil)
 	_, body := ts.get(t, "http://autoconfig.example.com/mail/config-v1.1.xml")
 	var a tbAnswer

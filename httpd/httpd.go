@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"postern/config"
 	"postern/mtasts"
 )
 
@@ -32,14 +33,6 @@ const (
 	HealthTimeout     = 5 * time.Second
 )
 
-// MailPorts are the ports clients connect to, for autoconfiguration; 0 is a
-// listener that is off.
-type MailPorts struct {
-	IMAP, IMAPTLS             int // STARTTLS, implicit TLS
-	POP3, POP3TLS             int
-	Submission, SubmissionTLS int
-}
-
 // Config is what the HTTP server serves.
 type Config struct {
 	// Hostname is the mail server's name that clients connect to.
@@ -47,7 +40,7 @@ type Config struct {
 	// Domains are the served mail domains.
 	Domains []string
 	// Ports are the mail ports, for autoconfiguration.
-	Ports MailPorts
+	Ports config.MailPorts
 	// MTASTS is the policy served at mta-sts.DOMAIN for each domain; with
 	// an empty Mode no policy is served.
 	MTASTS mtasts.Policy

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"postern/config"
 	"postern/mtasts"
 )
 
@@ -29,7 +30,7 @@ type testServer struct {
 	client        *http.Client
 }
 
-var testPorts = MailPorts{IMAP: 143, IMAPTLS: 993, POP3: 110, POP3TLS: 995, Submission: 587, SubmissionTLS: 465}
+var testPorts = config.MailPorts{IMAP: 143, IMAPTLS: 993, POP3: 110, POP3TLS: 995, Submission: 587, SubmissionTLS: 465}
 
 func baseConfig() Config {
 	return Config{

@@ -38,24 +38,6 @@ const maxPending = 1024
 // ErrRefused is the error a refused connection's reads return.
 var ErrRefused = errors.New("proxyproto: PROXY header from a peer outside [limits] proxy_protocol_from")
 
-// ParsePrefixes parses CIDRs ("10.0.0.0/8", "2001:db8::/32") and single
-// addresses ("192.0.2.7", taken as /32 or /128).
-func ParsePrefixes(cidrs []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range cidrs {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return nil, fmt.Errorf("%q is neither a CIDR (e.g. \"10.0.0.0/8\") nor an IP address", s)
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
 // Contains reports whether addr (a connection's address) is in one of the
 // prefixes. IPv4-mapped IPv6 addresses match IPv4 prefixes.
 func Contains(prefixes []netip.Prefix, addr net.Addr) bool {
