@@ -207,3 +207,20 @@ func WriteZone(w io.Writer, domain string, rs []Record) {
 		fmt.Fprintf(w, "\n; %s (%s)\n%s\n", r.Comment, req, r)
 	}
 }
+
+// ParamsFor returns the parameters of domain under cfg, with its DKIM key
+// from data_dir (nil if there is none yet).
+func ParamsFor(cfg *config.Config, domain string) (Params, error) {
+	keys, err := dkim.Load(cfg.DataDir, []string{domain}, cfg.DKIM.Selector)
+	if err != nil {
+		return Params{}, err
+	}
+	return Params{
+		Domain:    strings.ToLower(domain),
+		Hostname:  cfg.Hostname,
+		PublicIPs: cfg.DNS.PublicIP,
+		Ports:     cfg.MailPorts(),
+		DKIM:      keys[strings.ToLower(domain)],
+		MTASTS:    mtasts.FromConfig(cfg),
+	}, nil
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"postern/config"
 )
 
 // Modes (RFC 8461 §5).
@@ -52,3 +54,10 @@ func (p Policy) ID() string {
 
 // TXT is the value of the "_mta-sts.DOMAIN" TXT record.
 func (p Policy) TXT() string { return "v=STSv1; id=" + p.ID() + ";" }
+
+// FromConfig is the policy of cfg: its mode and max_age, with the hostname
+// as the one MX. The HTTP server and "postern dns" both use it, so the
+// served policy and the printed id agree.
+func FromConfig(cfg *config.Config) Policy {
+	return Policy{Mode: cfg.MTASTS.Mode, MX: []string{cfg.Hostname}, MaxAge: cfg.MTASTS.MaxAge}
+}
