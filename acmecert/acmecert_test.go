@@ -10,23 +10,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
-	"log"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-	"github.com/miekg/dns"
-
+	"postern/acmecert/acmetest"
 	"postern/httpd"
 )
 
@@ -48,57 +41,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startDNS answers every A query with 127.0.0.1 and every AAAA query with
-// nothing, over TCP (Pebble's VA asks over TCP only).
-func startDNS(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		m.Authoritative = true
-		for _, q := range r.Question {
-			if q.Qtype == dns.TypeA {
-				rr, _ := dns.NewRR(q.Name + " 60 IN A 127.0.0.1")
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-		w.WriteMsg(m)
-	})
-	srv := &dns.Server{Listener: ln, Handler: mux}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
-	return ln.Addr().String()
-}
-
-// pebble is an in-process ACME CA that validates challenges on the given
-// loopback ports.
-type pebble struct {
-	dir    string
-	client *http.Client
-	roots  *x509.CertPool
-	close  func()
-}
-
-func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
-	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-	t.Setenv("PEBBLE_AUTHZREUSE", "0")
-	logger := log.New(io.Discard, "", 0)
-	store := db.NewMemoryStore()
-	c := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	v := va.New(logger, httpPort, tlsPort, false, startDNS(t), store)
-	w := wfe.New(logger, store, v, c, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
-	ts := httptest.NewTLSServer(w.Handler())
-	t.Cleanup(ts.Close)
-	roots := x509.NewCertPool()
-	roots.AddCert(c.GetRootCert(0).Cert)
-	return &pebble{dir: ts.URL + "/dir", client: ts.Client(), roots: roots, close: ts.Close}
+// startPebble runs the test CA against the site's ports.
+func startPebble(t *testing.T, httpPort, tlsPort int) *acmetest.CA {
+	return acmetest.Start(t, httpPort, tlsPort)
 }
 
 // fallbackCert is a throwaway certificate standing for the self-signed one.
@@ -213,7 +158,7 @@ func TestTLSALPN01(t *testing.T) {
 	s := listenSite(t)
 	p := startPebble(t, s.httpPort, s.tlsPort)
 	var logs lockedBuffer
-	m := newManager(t, t.TempDir(), p.dir, p.client, &logs)
+	m := newManager(t, t.TempDir(), p.Directory, p.Client, &logs)
 	s.serve(t, m)
 
 	// Before the certificate is there the fallback is served at once.
@@ -227,13 +172,13 @@ func TestTLSALPN01(t *testing.T) {
 	waitReady(t, m, names...)
 
 	for _, n := range names {
-		leaf := handshake(t, s.secure.Addr().String(), n, n, p.roots)
+		leaf := handshake(t, s.secure.Addr().String(), n, n, p.Roots)
 		if _, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok {
 			t.Errorf("%s: %T key, want ECDSA", n, leaf.PublicKey)
 		}
 	}
 	// No SNI: the hostname's certificate.
-	handshake(t, s.secure.Addr().String(), "", "mail.example.test", p.roots)
+	handshake(t, s.secure.Addr().String(), "", "mail.example.test", p.Roots)
 
 	// A mail listener with GetCertificate alone, and a client offering an
 	// ALPN protocol of its own (as some IMAP clients do).
@@ -255,7 +200,7 @@ func TestTLSALPN01(t *testing.T) {
 			}()
 		}
 	}()
-	handshake(t, mailLn.Addr().String(), "", "mail.example.test", p.roots, "imap")
+	handshake(t, mailLn.Addr().String(), "", "mail.example.test", p.Roots, "imap")
 
 	// Unknown names get the fallback, and no certificate is requested.
 	if leaf := handshake(t, s.secure.Addr().String(), "other.example.net", "", nil); leaf.Subject.CommonName != "fallback.test" {
@@ -264,8 +209,8 @@ func TestTLSALPN01(t *testing.T) {
 
 	// A restart finds the certificates in data_dir even with the CA gone.
 	dataDir := m.cfg.DataDir
-	p.close()
-	m2 := newManager(t, dataDir, p.dir, p.client, io.Discard)
+	p.Close()
+	m2 := newManager(t, dataDir, p.Directory, p.Client, io.Discard)
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	m2.Start(ctx2)
@@ -283,13 +228,13 @@ func TestHTTP01(t *testing.T) {
 	closedPort := closed.Addr().(*net.TCPAddr).Port
 	closed.Close()
 	p := startPebble(t, s.httpPort, closedPort)
-	m := newManager(t, t.TempDir(), p.dir, p.client, io.Discard)
+	m := newManager(t, t.TempDir(), p.Directory, p.Client, io.Discard)
 	s.serve(t, m)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m.Start(ctx)
 	waitReady(t, m, "mail.example.test")
-	handshake(t, s.secure.Addr().String(), "mail.example.test", "mail.example.test", p.roots)
+	handshake(t, s.secure.Addr().String(), "mail.example.test", "mail.example.test", p.Roots)
 }
 
 // A CA that cannot be reached leaves the fallback certificate in service

@@ -49,6 +49,9 @@ func (s *Server) setupACME() error {
 		return err
 	}
 	s.ACME = m
+	// crypto/tls answers a client without SNI from Certificates without
+	// asking GetCertificate: clear them, the fallback keeps them.
+	s.TLS.Certificates = nil
 	s.TLS.GetCertificate = m.GetCertificate
 	return nil
 }
