@@ -96,7 +96,7 @@ func New(st State) *Metrics {
 		reg: reg,
 		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postern_connections_total",
-			Help: "Connections accepted, by protocol.",
+			Help: "TCP connections accepted, by protocol (those closed at once by [limits] caps included).",
 		}, []string{"protocol"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postern_logins_total",
