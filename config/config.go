@@ -30,13 +30,20 @@ type Config struct {
 	Limits     Limits     `toml:"limits"`
 	Delivery   Delivery   `toml:"delivery"`
 	DKIM       DKIM       `toml:"dkim"`
+	HTTP       HTTP       `toml:"http"`
+	MTASTS     MTASTS     `toml:"mta_sts"`
+	DNS        DNS        `toml:"dns"`
 }
 
 // TLS names the certificate files; both empty means a self-signed certificate
-// generated into data_dir (fit for a quick start, not for the internet).
+// generated into data_dir (fit for a quick start, not for the internet),
+// unless ACME obtains certificates from a CA.
 type TLS struct {
-	Cert string `toml:"cert"`
-	Key  string `toml:"key"`
+	Cert          string `toml:"cert"`
+	Key           string `toml:"key"`
+	ACME          bool   `toml:"acme"`
+	ACMEEmail     string `toml:"acme_email"`
+	ACMEDirectory string `toml:"acme_directory"`
 }
 
 // SMTP is the MX listener: mail from the internet for the served domains.
@@ -99,11 +106,14 @@ type DKIM struct {
 type Limits struct {
 	ConnectionsPerIP int `toml:"connections_per_ip"` // per client address (IPv6: per /64); 0 = no cap
 	Connections      int `toml:"connections"`        // in all, per listener; 0 = no cap
+	// ProxyProtocolFrom are the load balancers whose PROXY protocol
+	// header gives the real client address; empty turns it off.
+	ProxyProtocolFrom []Prefix `toml:"proxy_protocol_from"`
 }
 
 // Default returns the production defaults: standard ports on all interfaces.
 func Default() Config {
-	return Config{
+	c := Config{
 		Hostname:  "mail.example.com",
 		DataDir:   "/var/lib/postern",
 		Domains:   []string{"example.com"},
@@ -120,6 +130,8 @@ func Default() Config {
 		Delivery: Delivery{RelayTLS: RelayStartTLS, MaxQueueAge: 120 * time.Hour},
 		DKIM:     DKIM{Selector: "postern"},
 	}
+	deployDefaults(&c)
+	return c
 }
 
 // POP3 delete policies (see DESIGN.md, cross-protocol semantics).
@@ -161,6 +173,9 @@ func Parse(text string) (Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
+			if perr.LastKey != "" {
+				return Config{}, fmt.Errorf("line %d: %s (key %s)", perr.Position.Line, perr.Message, perr.LastKey)
+			}
 			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
 		}
 		return Config{}, err
@@ -241,6 +256,7 @@ func (c *Config) Validate() error {
 		bad("[limits] connections", "%d: must be 0 (no cap) or more", c.Limits.Connections)
 	}
 	c.validateDelivery(bad)
+	c.validateDeploy(bad)
 	return errors.Join(errs...)
 }
 

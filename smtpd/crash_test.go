@@ -125,6 +125,9 @@ listen_tls = ""
 [pop3]
 listen = ""
 listen_tls = ""
+[http]
+listen = ""
+listen_tls = ""
 `, filepath.Join(dir, "data"), mxAddr, subAddr)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,9 @@ var commands = []command{
 	{"queue retry", "ID|--all", "try a queued message (or all) again now", runQueueRetry},
 	{"queue drop", "ID [--silent]", "remove a queued message, with a bounce to the sender unless --silent", runQueueDrop},
 	{"dkim keygen", "DOMAIN [-type ed25519|rsa]", "make a DKIM key for DOMAIN and print its DNS record", runDKIMKeygen},
+	{"dns check", "DOMAIN [-servers HOST:PORT,...]", "look up DOMAIN's DNS records and report what is missing or wrong", runDNSCheck},
+	{"dns", "DOMAIN", "print the DNS records DOMAIN needs, in zone-file form", runDNS},
+	{"health", "", "ask the running server's /healthz (for container health checks)", runHealth},
 	{"version", "", "print the version", runVersion},
 }
 

@@ -80,12 +80,15 @@ listen_tls = %q
 [pop3]
 listen = %q
 listen_tls = %q
-`, addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5], addrs[6]))
+[http]
+listen = %q
+listen_tls = %q
+`, addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5], addrs[6], addrs[7], addrs[8]))
 }
 
 func TestServeListensAndStopsOnSIGTERM(t *testing.T) {
 	bin := postern(t)
-	addrs := freePorts(t, 7)
+	addrs := freePorts(t, 9)
 	cfg := serveConfig(t, addrs)
 
 	add := exec.Command(bin, "user", "add", "alice@example.test")
@@ -118,6 +121,11 @@ func TestServeListensAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("user add while serving: %v\n%s", err, out)
 	}
 
+	// The health check a container runs.
+	if out, err := exec.Command(bin, "-config", cfg, "health").CombinedOutput(); err != nil || string(out) != "ok\n" {
+		t.Errorf("health while serving: %v %q", err, out)
+	}
+
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -136,6 +144,9 @@ func TestServeListensAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "no mailbox takes mail for postmaster@example.test") {
 		t.Errorf("no warning about the missing postmaster:\n%s", logs.String())
+	}
+	if out, err := exec.Command(bin, "-config", cfg, "health").CombinedOutput(); err == nil {
+		t.Errorf("health with the server stopped: exit 0, %q", out)
 	}
 }
 
@@ -160,7 +171,7 @@ func TestServeRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	addrs := freePorts(t, 7)
+	addrs := freePorts(t, 9)
 	addrs[3] = taken.Addr().String() // [imap] listen
 	cases := map[string]struct{ cfg, want string }{
 		"port taken":        {serveConfig(t, addrs), "[imap] listen"},

@@ -12,12 +12,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
+	"sync/atomic"
 
+	"postern/acmecert"
 	"postern/authlimit"
 	"postern/config"
 	"postern/delivery"
 	"postern/delivery/outbound"
+	"postern/internal/metrics"
 	"postern/internal/netlimit"
 	"postern/storage"
 	"postern/tlsutil"
@@ -49,6 +53,16 @@ type Server struct {
 	// TuneOutbound, if set before Listen, adjusts the outbound runner's
 	// options (tests point it at a fake DNS and a loopback MX port).
 	TuneOutbound func(*outbound.Options)
+	// Metrics are the server's Prometheus metrics, served on /metrics.
+	Metrics *metrics.Metrics
+	// ACME obtains certificates when [tls] acme is on (set up by Listen).
+	ACME *acmecert.Manager
+	// ACMEClient, if set before Listen, talks to the ACME CA (tests set
+	// one that trusts a test CA).
+	ACMEClient *http.Client
+
+	failed   atomic.Bool // a listener stopped on its own
+	stopACME context.CancelFunc
 
 	listeners []listener
 	wg        sync.WaitGroup
@@ -74,14 +88,16 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		Config:  cfg,
 		Store:   st,
 		TLS:     tlsCfg,
 		Limiter: authlimit.New(authlimit.Options{Logger: logger}),
 		Logger:  logger,
 		errs:    make(chan error, 16),
-	}, nil
+	}
+	s.Metrics = s.newMetrics()
+	return s, nil
 }
 
 // Listen binds every configured listener. If one cannot be bound (a port in
@@ -93,6 +109,9 @@ func (s *Server) Listen() error {
 			return err
 		}
 		s.Outbound = r
+	}
+	if err := s.setupACME(); err != nil {
+		return err
 	}
 	fes := s.frontends()
 	for _, l := range s.Config.Listeners() {
@@ -108,8 +127,12 @@ func (s *Server) Listen() error {
 			s.closeListeners()
 			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
 		}
-		ln := netlimit.Wrap(raw, s.Config.Limits.ConnectionsPerIP, s.Config.Limits.Connections, s.Logger)
+		ln := netlimit.Wrap(s.wrapListener(l.Key, raw), s.Config.Limits.ConnectionsPerIP, s.Config.Limits.Connections, s.Logger)
 		s.listeners = append(s.listeners, listener{key: l.Key, ln: ln, fe: fe, implicit: implicit})
+	}
+	if err := s.listenHTTP(); err != nil {
+		s.closeListeners()
+		return err
 	}
 	return nil
 }
@@ -124,6 +147,7 @@ func (s *Server) closeListeners() {
 // Serve runs every front end on its listeners in the background.
 func (s *Server) Serve() {
 	s.Outbound.Start()
+	s.startACME()
 	s.checkPostmaster()
 	for _, l := range s.listeners {
 		s.Logger.Info("listening", "listener", l.key, "addr", l.ln.Addr().String())
@@ -138,6 +162,7 @@ func (s *Server) Serve() {
 			}
 			if err != nil && !errors.Is(err, net.ErrClosed) {
 				s.Logger.Error("listener failed", "listener", l.key, "err", err)
+				s.failed.Store(true)
 				select {
 				case s.errs <- fmt.Errorf("%s: %w", l.key, err):
 				default:
@@ -196,6 +221,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}(l.fe)
 	}
 	wg.Wait()
+	if s.stopACME != nil {
+		s.stopACME()
+	}
 	s.closeListeners()
 	s.wg.Wait()
 	if s.Outbound != nil {

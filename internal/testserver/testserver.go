@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -34,6 +35,8 @@ type Options struct {
 	Dir string
 	// TuneOutbound adjusts the outbound runner (fake DNS, MX port, clock).
 	TuneOutbound func(*outbound.Options)
+	// ACMEClient talks to a test ACME CA when the config turns [tls] acme on.
+	ACMEClient *http.Client
 }
 
 // Server is a running test server.
@@ -44,6 +47,7 @@ type Server struct {
 	SMTPAddr, SubmissionAddr, SubmissionTLSAddr string
 	IMAPAddr, IMAPTLSAddr                       string
 	POP3Addr, POP3TLSAddr                       string
+	HTTPAddr, HTTPSAddr                         string
 
 	// TLSConfig is a client config that trusts the server's certificate.
 	TLSConfig *tls.Config
@@ -63,7 +67,7 @@ func Start(t testing.TB, opts Options) *Server {
 	cfg.DataDir = dir
 	cfg.Domains = []string{"example.test"}
 	for _, p := range []*string{&cfg.SMTP.Listen, &cfg.Submission.Listen, &cfg.Submission.ListenTLS,
-		&cfg.IMAP.Listen, &cfg.IMAP.ListenTLS, &cfg.POP3.Listen, &cfg.POP3.ListenTLS} {
+		&cfg.IMAP.Listen, &cfg.IMAP.ListenTLS, &cfg.POP3.Listen, &cfg.POP3.ListenTLS, &cfg.HTTP.Listen, &cfg.HTTP.ListenTLS} {
 		*p = "127.0.0.1:0"
 	}
 	if opts.Configure != nil {
@@ -84,6 +88,7 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("testserver: %v", err)
 	}
 	srv.TuneOutbound = opts.TuneOutbound
+	srv.ACMEClient = opts.ACMEClient
 	if err := srv.Listen(); err != nil {
 		srv.Store.Close()
 		t.Fatalf("testserver: %v", err)
@@ -115,6 +120,8 @@ func Start(t testing.TB, opts Options) *Server {
 	s.IMAPTLSAddr = addr("[imap] listen_tls")
 	s.POP3Addr = addr("[pop3] listen")
 	s.POP3TLSAddr = addr("[pop3] listen_tls")
+	s.HTTPAddr = addr("[http] listen")
+	s.HTTPSAddr = addr("[http] listen_tls")
 	return s
 }
 
