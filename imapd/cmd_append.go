@@ -86,13 +86,13 @@ func appendCommand(c *conn, r *request) error {
 			if derr := lr.Drain(); derr != nil {
 				return derr
 			}
-			p.R.StartLine()
+			p.R.StartCommand()
 			if errors.Is(err, storage.ErrTooBig) {
 				return noCode("TOOBIG", "Message is larger than the limit of %d bytes", limit)
 			}
 			return err
 		}
-		p.R.StartLine()
+		p.R.StartCommand()
 		if size == 0 {
 			// A message has at least a header; an empty literal is a
 			// client error, refused as other servers do.

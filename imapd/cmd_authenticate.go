@@ -107,14 +107,14 @@ func init() {
 // readSASLLine reads one client line of a SASL exchange (RFC 3501 §6.2.2).
 func (c *conn) readSASLLine() (string, error) {
 	var sb strings.Builder
-	c.r.StartLine()
+	c.r.StartCommand()
 	for {
 		b, err := c.r.ReadByte()
 		if err != nil {
 			return "", err
 		}
 		if b == '\n' {
-			c.r.StartLine()
+			c.r.StartCommand()
 			return strings.TrimSuffix(sb.String(), "\r"), nil
 		}
 		if sb.Len() >= maxSASLLine {

@@ -93,7 +93,7 @@ func (c *conn) Serve() {
 	}
 	c.r = wire.NewReader(c.nc, maxLine)
 	c.enc = wire.NewEncoder(c.nc)
-	c.p = wire.Parser{R: c.r, MaxLiteral: maxStringLiteral, Continue: c.continueLiteral}
+	c.p = wire.Parser{R: c.r, MaxLiteral: maxStringLiteral, MaxLiterals: maxCommandLiterals, Continue: c.continueLiteral}
 
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] ").Raw(c.srv.cfg.Hostname).Raw(" Postern IMAP4rev1 ready").CRLF()
@@ -164,8 +164,7 @@ func (c *conn) readAndRun() bool {
 		c.r.ReadByte()
 	}
 	c.waiting.Store(false)
-	c.r.StartLine()
-	c.p.Ended = false
+	c.p.Start()
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 
 	tag, err := c.p.Tag()
@@ -246,6 +245,7 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 	var (
 		sr  *statusResp
 		se  *wire.SyntaxError
+		le  *wire.LimitError
 		lit *wire.LiteralTooBigError
 		bc  *wire.BadCharsetError
 	)
@@ -254,11 +254,18 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 	case errors.As(err, &sr):
 		c.enc.Raw(tag).Raw(" ").Raw(sr.Error()).CRLF()
 	case errors.As(err, &lit):
-		if req != nil && (req.name == "APPEND") {
+		// RFC 3501 §7.5: a literal the server will not take is refused
+		// with a tagged BAD instead of the continuation; RFC 5530 §3 names
+		// the reason. APPEND's message has its own code (RFC 7889).
+		switch {
+		case req != nil && req.name == "APPEND" && !lit.Command:
 			c.enc.Raw(tag).Raw(" NO [TOOBIG] Message is larger than the limit of ").
 				Number64(uint64(lit.Limit)).Raw(" bytes").CRLF()
-		} else {
-			c.enc.Raw(tag).Raw(" BAD Literal of ").Number64(uint64(lit.Size)).Raw(" bytes is over the limit of ").
+		case lit.Command:
+			c.enc.Raw(tag).Raw(" BAD [LIMIT] The literals of one command are limited to ").
+				Number64(uint64(lit.Limit)).Raw(" bytes in all").CRLF()
+		default:
+			c.enc.Raw(tag).Raw(" BAD [LIMIT] Literal of ").Number64(uint64(lit.Size)).Raw(" bytes is over the limit of ").
 				Number64(uint64(lit.Limit)).Raw(" bytes").CRLF()
 		}
 		if !lit.NonSync {
@@ -276,8 +283,13 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 		}
 	case errors.As(err, &se):
 		c.enc.Raw(tag).Raw(" BAD ").Raw(wireSafe(se.Msg)).CRLF()
+	case errors.As(err, &le):
+		// RFC 5530 §3: the command asks for more than the server does in
+		// one command; the text says what.
+		c.enc.Raw(tag).Raw(" BAD [LIMIT] ").Raw(wireSafe(le.Msg)).CRLF()
 	case errors.Is(err, wire.ErrLineTooLong):
-		c.enc.Raw(tag).Raw(" BAD Command line too long").CRLF()
+		c.enc.Raw(tag).Raw(" BAD [LIMIT] Command too long: at most ").Number(maxLine).
+			Raw(" bytes besides literals").CRLF()
 	case errors.As(err, &bc):
 		c.enc.Raw(tag).Raw(" NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset").CRLF()
 	case isConnError(err):

@@ -49,10 +49,17 @@ const (
 	writeTimeout           = 5 * time.Minute
 )
 
-// Limits of the command reader.
+// Limits of the command reader: what one command can make the server
+// read and hold before it runs. Dovecot caps a whole command, string
+// literals included, at 64 KiB (imap_max_line_length); Postern allows as
+// much text and 256 KiB of string literals besides, since literals are how
+// clients send long or 8-bit strings. APPEND's messages are not counted:
+// they are streamed to the store under APPENDLIMIT. A command over a limit
+// is refused with BAD [LIMIT] (RFC 5530 §3) and the rest of it is skipped.
 const (
-	maxLine          = 64 << 10 // bytes of one command line, literals excluded
-	maxStringLiteral = 64 << 10 // a literal used as a string argument
+	maxLine            = 64 << 10  // text bytes of one command, over all its lines, literals excluded
+	maxStringLiteral   = 64 << 10  // one literal used as a string argument
+	maxCommandLiterals = 256 << 10 // all the string literals of one command
 )
 
 // Server serves IMAP on any number of listeners.

@@ -17,12 +17,24 @@ type FetchRequest struct {
 	RFC822Text   bool // RFC822.TEXT = BODY[TEXT], sets \Seen
 }
 
-// maxFetchItems bounds the number of items in one FETCH.
-const maxFetchItems = 100
+// Limits of one FETCH. Each body section of each message is read and
+// sent, a HEADER.FIELDS section filtered by each of its names; clients ask
+// for a few sections of a dozen or two names (Thunderbird's list of
+// header fields, a part or two of a message), far below these caps.
+const (
+	// maxFetchItems bounds the number of items in one FETCH.
+	maxFetchItems = 100
+	// MaxFetchSections bounds the BODY[section] items of one FETCH.
+	MaxFetchSections = 100
+	// MaxHeaderFieldNames bounds the names of all HEADER.FIELDS and
+	// HEADER.FIELDS.NOT sections of one FETCH together.
+	MaxHeaderFieldNames = 1000
+)
 
 // FetchItems reads the item list of FETCH (RFC 3501 §6.4.5, §9 fetch).
 func (p *Parser) FetchItems() (*FetchRequest, error) {
 	req := &FetchRequest{}
+	f := fetchParser{p: p, req: req}
 	b, err := p.Peek()
 	if err != nil {
 		return nil, err
@@ -32,20 +44,29 @@ func (p *Parser) FetchItems() (*FetchRequest, error) {
 		err := p.List(false, func() error {
 			n++
 			if n > maxFetchItems {
-				return syntaxf("too many FETCH items")
+				return limitf("Too many FETCH items (at most %d)", maxFetchItems)
 			}
-			return p.fetchAtt(req, false)
+			return f.att(false)
 		})
 		return req, err
 	}
-	return req, p.fetchAtt(req, true)
+	return req, f.att(true)
+}
+
+// fetchParser reads the items of one FETCH and counts what is bounded
+// per command.
+type fetchParser struct {
+	p     *Parser
+	req   *FetchRequest
+	names int // HEADER.FIELDS names so far
 }
 
 func isFetchNameChar(b byte) bool {
 	return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '.'
 }
 
-func (p *Parser) fetchAtt(req *FetchRequest, macros bool) error {
+func (f *fetchParser) att(macros bool) error {
+	p, req := f.p, f.req
 	name, err := p.readWhile(isFetchNameChar, "a FETCH item")
 	if err != nil {
 		return err
@@ -95,14 +116,14 @@ func (p *Parser) fetchAtt(req *FetchRequest, macros bool) error {
 			req.Body = true
 			return nil
 		}
-		sec, err := p.Section()
+		if len(o.BodySection) >= MaxFetchSections {
+			return limitf("Too many body sections in one FETCH (at most %d)", MaxFetchSections)
+		}
+		sec, err := f.section()
 		if err != nil {
 			return err
 		}
 		sec.Peek = name == "BODY.PEEK"
-		if len(o.BodySection) >= maxFetchItems {
-			return syntaxf("too many FETCH sections")
-		}
 		o.BodySection = append(o.BodySection, sec)
 	default:
 		return syntaxf("unknown FETCH item %q", name)
@@ -113,8 +134,9 @@ func (p *Parser) fetchAtt(req *FetchRequest, macros bool) error {
 // maxSectionDepth bounds a part path like 1.2.3.
 const maxSectionDepth = 64
 
-// Section reads "[" section-spec "]" ["<" offset "." size ">"].
-func (p *Parser) Section() (*imap.FetchItemBodySection, error) {
+// section reads "[" section-spec "]" ["<" offset "." size ">"].
+func (f *fetchParser) section() (*imap.FetchItemBodySection, error) {
+	p := f.p
 	if err := p.Expect('[', "'['"); err != nil {
 		return nil, err
 	}
@@ -173,11 +195,11 @@ func (p *Parser) Section() (*imap.FetchItemBodySection, error) {
 			}
 			var fields []string
 			if err := p.List(false, func() error {
-				f, err := p.AString()
-				if len(fields) > 1000 {
-					return syntaxf("too many header fields")
+				if f.names++; f.names > MaxHeaderFieldNames {
+					return limitf("Too many header field names in one FETCH (at most %d)", MaxHeaderFieldNames)
 				}
-				fields = append(fields, f)
+				name, err := p.AString()
+				fields = append(fields, name)
 				return err
 			}); err != nil {
 				return nil, err

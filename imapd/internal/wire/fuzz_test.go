@@ -3,35 +3,63 @@ package wire
 import (
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // Each fuzz target feeds arbitrary bytes to a parser, then checks that
 // the reader can always skip to the next command.
 
 func fuzzParser(data string) *Parser {
-	return &Parser{R: NewReader(strings.NewReader(data), 512), MaxLiteral: 64, Continue: func() error { return nil }}
+	p := &Parser{R: NewReader(strings.NewReader(data), 512), MaxLiteral: 64, MaxLiterals: 100, Continue: func() error { return nil }}
+	p.Start()
+	return p
+}
+
+// checkBounds fails when a parse read more of a command than its limits
+// allow: string literals past MaxLiterals.
+func checkBounds(t *testing.T, p *Parser) {
+	if p.literals > p.MaxLiterals {
+		t.Fatalf("%d bytes of literals read, limit %d", p.literals, p.MaxLiterals)
+	}
 }
 
 func FuzzSearch(f *testing.F) {
-	for _, s := range []string{"ALL", "CHARSET UTF-8 OR FROM a (TO b) NOT 1:*", "HEADER X {3}\r\nabc", "SINCE 1-Jan-2020 UID 1,2:4", "((((NOT SEEN))))"} {
+	for _, s := range []string{"ALL", "CHARSET UTF-8 OR FROM a (TO b) NOT 1:*", "HEADER X {3}\r\nabc", "SINCE 1-Jan-2020 UID 1,2:4", "((((NOT SEEN))))",
+		"BODY {60+}\r\n" + strings.Repeat("x", 60) + " BODY {60+}\r\n" + strings.Repeat("y", 60)} {
 		f.Add(s + "\r\n")
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		p := fuzzParser(data)
-		if _, err := p.SearchCriteria(false); err == nil {
+		if c, err := p.SearchCriteria(false); err == nil {
+			// NEW sets two flags: at most two entries per key.
+			if n := countKeys(c); n > 2*MaxSearchKeys {
+				t.Fatalf("%d search keys accepted", n)
+			}
 			p.CRLF()
 		}
+		checkBounds(t, p)
 		p.R.SkipCommand()
 	})
 }
 
 func FuzzFetch(f *testing.F) {
-	for _, s := range []string{"ALL", "(FLAGS BODY.PEEK[1.2.HEADER.FIELDS.NOT (A B)]<1.2>)", "BODY[]", "(RFC822 RFC822.TEXT)"} {
+	for _, s := range []string{"ALL", "(FLAGS BODY.PEEK[1.2.HEADER.FIELDS.NOT (A B)]<1.2>)", "BODY[]", "(RFC822 RFC822.TEXT)",
+		"BODY[HEADER.FIELDS ({50+}\r\n" + strings.Repeat("n", 50) + " {50+}\r\n" + strings.Repeat("m", 50) + ")]"} {
 		f.Add(s + "\r\n")
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		p := fuzzParser(data)
-		p.FetchItems()
+		if req, err := p.FetchItems(); err == nil {
+			names := 0
+			for _, s := range req.BodySection {
+				names += len(s.HeaderFields) + len(s.HeaderFieldsNot)
+			}
+			if len(req.BodySection) > MaxFetchSections || names > MaxHeaderFieldNames {
+				t.Fatalf("%d sections, %d header field names accepted", len(req.BodySection), names)
+			}
+		}
+		checkBounds(t, p)
 		p.R.SkipCommand()
 	})
 }
@@ -70,4 +98,17 @@ func FuzzUTF7(f *testing.F) {
 			t.Fatalf("round trip of %q: %q %v", dec, again, err)
 		}
 	})
+}
+
+// countKeys counts the search keys of c as the parser does: flags, dates,
+// sizes, sets and strings each one, NOT and OR one besides their operands.
+func countKeys(c *imap.SearchCriteria) int {
+	n := len(c.SeqNum) + len(c.UID) + len(c.Flag) + len(c.NotFlag) + len(c.Header) + len(c.Body) + len(c.Text)
+	for i := range c.Not {
+		n += 1 + countKeys(&c.Not[i])
+	}
+	for i := range c.Or {
+		n += 1 + countKeys(&c.Or[i][0]) + countKeys(&c.Or[i][1])
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,6 +16,18 @@ func syntaxf(format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// LimitError is a command that goes past one of the limits on what one
+// command may ask for (its keys, sections, header-field names, nesting):
+// the server refuses it with BAD [LIMIT] (RFC 5530 §3) and skips the rest
+// of it.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string { return e.Msg }
+
+func limitf(format string, args ...any) error {
+	return &LimitError{Msg: fmt.Sprintf(format, args...)}
+}
+
 // LiteralTooBigError is a literal the server refuses. When NonSync is set
 // the client sends its bytes anyway: the caller must discard Size bytes
 // and the rest of the command (RFC 7888 §4) before reading on.
@@ -22,9 +35,16 @@ type LiteralTooBigError struct {
 	Size    int64
 	Limit   int64
 	NonSync bool
+	// Command is set when the literal fits its own limit but would take
+	// the string literals of the command past Parser.MaxLiterals; Limit is
+	// then that total.
+	Command bool
 }
 
 func (e *LiteralTooBigError) Error() string {
+	if e.Command {
+		return fmt.Sprintf("literal of %d bytes takes the command's literals over the limit of %d bytes", e.Size, e.Limit)
+	}
 	return fmt.Sprintf("literal of %d bytes is over the limit of %d bytes", e.Size, e.Limit)
 }
 
@@ -36,9 +56,24 @@ type Parser struct {
 	Continue func() error
 	// MaxLiteral caps a literal used as a string argument.
 	MaxLiteral int64
+	// MaxLiterals caps the literals used as string arguments of one
+	// command together (APPEND's messages are streamed, not strings); 0
+	// means no cap. Together with the reader's MaxLine it bounds what one
+	// command can make the server hold, however many literals it has.
+	MaxLiterals int64
 	// Ended is set once the final CRLF of the command has been read; the
 	// connection then knows there is nothing left to skip after an error.
 	Ended bool
+
+	literals int64 // bytes of string literals read in this command
+}
+
+// Start prepares the parser for a new command: nothing of it is read yet,
+// and its counts of text and literal bytes start from zero.
+func (p *Parser) Start() {
+	p.Ended = false
+	p.literals = 0
+	p.R.StartCommand()
 }
 
 // Peek returns the next byte without consuming it.
@@ -89,7 +124,6 @@ func (p *Parser) CRLF() error {
 		return syntaxf("unexpected characters at the end of the command")
 	}
 	p.R.r++
-	p.R.StartLine()
 	return nil
 }
 
@@ -236,7 +270,6 @@ func (p *Parser) Literal(limit int64) ([]byte, error) {
 	if _, err := p.R.ReadFull(buf); err != nil {
 		return nil, err
 	}
-	p.R.StartLine()
 	return buf, nil
 }
 
@@ -269,10 +302,32 @@ func (p *Parser) String() (string, error) {
 	case '"':
 		return p.Quoted()
 	case '{':
-		buf, err := p.Literal(p.MaxLiteral)
-		return string(buf), err
+		return p.stringLiteral()
 	}
 	return "", syntaxf("expected a string")
+}
+
+// stringLiteral reads a literal used as a string. Besides its own limit it
+// counts against the command's MaxLiterals: each literal of a command
+// starts a new line, so without a total a command could carry any number
+// of them.
+func (p *Parser) stringLiteral() (string, error) {
+	limit, total := p.MaxLiteral, false
+	if p.MaxLiterals > 0 {
+		if left := max(p.MaxLiterals-p.literals, 0); left < limit {
+			limit, total = left, true
+		}
+	}
+	buf, err := p.Literal(limit)
+	if err != nil {
+		var lt *LiteralTooBigError
+		if total && errors.As(err, &lt) {
+			lt.Command, lt.Limit = true, p.MaxLiterals
+		}
+		return "", err
+	}
+	p.literals += int64(len(buf))
+	return string(buf), nil
 }
 
 // AString reads an atom (with "]" allowed) or a string.

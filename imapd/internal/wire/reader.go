@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// ErrLineTooLong is returned when a command line (the bytes between two
-// literals, or between a literal and CRLF) exceeds the reader's MaxLine.
+// ErrLineTooLong is returned when the text of a command (its bytes other
+// than literals, over all its lines) exceeds the reader's MaxLine.
 var ErrLineTooLong = errors.New("imap: command line too long")
 
 // readBufSize is the size of the pooled read buffer. It is only held
@@ -21,15 +21,18 @@ const readBufSize = 4096
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
 // Reader is a buffered reader for the IMAP command stream. It counts the
-// bytes of the current line so that no parser can be made to allocate
-// without bound, and it reads literals as length-counted raw bytes.
+// text bytes of the current command so that no parser can be made to
+// allocate without bound, and it reads literals as length-counted raw
+// bytes.
 type Reader struct {
 	rd      io.Reader
 	bufp    *[]byte
 	buf     []byte
 	r, w    int
 	lineLen int
-	// MaxLine caps the non-literal bytes of one line.
+	// MaxLine caps the non-literal bytes of one command: the count goes
+	// on across the literals inside a command, so that splitting a command
+	// with literals does not get around it.
 	MaxLine int
 	err     error
 	// small receives the first bytes after the buffer was released, so a
@@ -134,12 +137,14 @@ func (r *Reader) ReadByte() (byte, error) {
 	return b, nil
 }
 
-// StartLine resets the line counter; the reader calls it after a literal
-// and the parser after each CRLF.
-func (r *Reader) StartLine() { r.lineLen = 0 }
+// StartCommand resets the count of text bytes. The connection calls it
+// when a command starts; APPEND calls it after each message, whose
+// arguments (flags and date) are bounded as one command's are, and a SASL
+// exchange before each of its lines.
+func (r *Reader) StartCommand() { r.lineLen = 0 }
 
 // ReadFull reads exactly len(p) literal bytes. Literal bytes do not count
-// against the line limit.
+// against the text limit.
 func (r *Reader) ReadFull(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {

@@ -7,9 +7,19 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// maxSearchDepth bounds the nesting of NOT, OR and parentheses, so that a
-// hostile SEARCH cannot exhaust the stack.
-const maxSearchDepth = 32
+// Limits of one SEARCH. RFC 3501 sets none, but every key is evaluated
+// against every message of the mailbox, so the cost of a SEARCH grows
+// with its keys. Clients send a handful (a quick filter ORs three or four
+// fields, a saved search a few dozen keys); these caps are far above that.
+const (
+	// MaxSearchKeys bounds the keys of one SEARCH, counting NOT and OR
+	// (parentheses only group).
+	MaxSearchKeys = 1000
+	// maxSearchDepth bounds the nesting of NOT, OR and parentheses, so
+	// that a hostile SEARCH cannot exhaust the stack: a client's OR of
+	// several fields nests a few levels.
+	maxSearchDepth = 32
+)
 
 // BadCharsetError is a SEARCH CHARSET other than US-ASCII or UTF-8; the
 // answer is NO [BADCHARSET] (RFC 3501 §6.4.4).
@@ -21,6 +31,7 @@ func (e *BadCharsetError) Error() string { return "unsupported charset " + e.Cha
 // up to the end of the line (RFC 3501 §6.4.4). The keys are ANDed.
 func (p *Parser) SearchCriteria(uid bool) (*imap.SearchCriteria, error) {
 	c := &imap.SearchCriteria{}
+	keys := 0
 	first := true
 	for {
 		if !first {
@@ -49,7 +60,7 @@ func (p *Parser) SearchCriteria(uid bool) (*imap.SearchCriteria, error) {
 			}
 		}
 		first = false
-		if err := p.searchKey(c, 0); err != nil {
+		if err := p.searchKey(c, 0, &keys); err != nil {
 			return nil, err
 		}
 	}
@@ -84,16 +95,21 @@ func (p *Parser) peekWord(word string) (bool, error) {
 	return true, nil
 }
 
-func (p *Parser) searchKey(c *imap.SearchCriteria, depth int) error {
+// searchKey reads one search-key into c; keys counts the keys of the
+// whole SEARCH.
+func (p *Parser) searchKey(c *imap.SearchCriteria, depth int, keys *int) error {
 	if depth > maxSearchDepth {
-		return syntaxf("search keys nested too deeply")
+		return limitf("Search keys are nested too deeply (at most %d levels)", maxSearchDepth)
 	}
 	b, err := p.Peek()
 	if err != nil {
 		return err
 	}
 	if b == '(' {
-		return p.List(false, func() error { return p.searchKey(c, depth+1) })
+		return p.List(false, func() error { return p.searchKey(c, depth+1, keys) })
+	}
+	if *keys++; *keys > MaxSearchKeys {
+		return limitf("Too many search keys (at most %d)", MaxSearchKeys)
 	}
 	if (b >= '0' && b <= '9') || b == '*' {
 		set, err := p.NumSet(false)
@@ -226,7 +242,7 @@ func (p *Parser) searchKey(c *imap.SearchCriteria, depth int) error {
 			return err
 		}
 		var n imap.SearchCriteria
-		if err := p.searchKey(&n, depth+1); err != nil {
+		if err := p.searchKey(&n, depth+1, keys); err != nil {
 			return err
 		}
 		c.Not = append(c.Not, n)
@@ -236,7 +252,7 @@ func (p *Parser) searchKey(c *imap.SearchCriteria, depth int) error {
 			if err := arg(); err != nil {
 				return err
 			}
-			if err := p.searchKey(&pair[i], depth+1); err != nil {
+			if err := p.searchKey(&pair[i], depth+1, keys); err != nil {
 				return err
 			}
 		}

@@ -55,7 +55,7 @@ func (r *Reader) skipLine() (int64, bool, error) {
 		r.r++
 		dropped++
 		if b == '\n' {
-			r.StartLine()
+			r.StartCommand()
 			n, nonSync := literalAtEnd(tail[:nt])
 			return n, nonSync, nil
 		}

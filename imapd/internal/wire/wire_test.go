@@ -270,3 +270,102 @@ func TestEncoder(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", buf.String(), want)
 	}
 }
+
+// The text of a command is counted over all its lines: a literal starts a
+// new line but not a new count.
+func TestTextCountSpansLiterals(t *testing.T) {
+	in := strings.Repeat("aaaaaaaaaa {1+}\r\nx ", 5) + "\r\n"
+	p := &Parser{R: NewReader(strings.NewReader(in), 40), MaxLiteral: 10}
+	p.Start()
+	var err error
+	for i := 0; i < 10 && err == nil; i++ {
+		if _, err = p.AString(); err == nil {
+			err = p.SP()
+		}
+	}
+	if err != ErrLineTooLong {
+		t.Fatalf("err = %v, want ErrLineTooLong", err)
+	}
+	// A new command counts afresh.
+	p = &Parser{R: NewReader(strings.NewReader(strings.Repeat("a", 30)+"\r\n"+strings.Repeat("b", 30)+"\r\n"), 40)}
+	for _, want := range []string{strings.Repeat("a", 30), strings.Repeat("b", 30)} {
+		p.Start()
+		if a, err := p.Atom(); err != nil || a != want {
+			t.Fatalf("atom %q %v", a, err)
+		}
+		if err := p.CRLF(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// String literals share the command's MaxLiterals; the one that would
+// go past it is refused before any of its bytes is read.
+func TestLiteralBudget(t *testing.T) {
+	in := "{10+}\r\n0123456789 {10+}\r\n0123456789 {10+}\r\n0123456789\r\n{2+}\r\nxy\r\n"
+	p := &Parser{R: NewReader(strings.NewReader(in), 1024), MaxLiteral: 10, MaxLiterals: 25}
+	p.Start()
+	for i := 0; i < 2; i++ {
+		if s, err := p.String(); err != nil || s != "0123456789" {
+			t.Fatalf("literal %d: %q %v", i, s, err)
+		}
+		p.SP()
+	}
+	_, err := p.String()
+	var lit *LiteralTooBigError
+	if !errors.As(err, &lit) || !lit.Command || lit.Limit != 25 || lit.Size != 10 || !lit.NonSync {
+		t.Fatalf("err = %#v", err)
+	}
+	if err := p.R.Discard(lit.Size); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.R.SkipCommand(); err != nil {
+		t.Fatal(err)
+	}
+	// The next command has its own budget.
+	p.Start()
+	if s, err := p.String(); err != nil || s != "xy" {
+		t.Fatalf("next command: %q %v", s, err)
+	}
+}
+
+func TestCommandCountLimits(t *testing.T) {
+	keys := func(n int) string { return strings.TrimSpace(strings.Repeat("SEEN ", n)) }
+	for _, c := range []struct {
+		search string
+		limit  bool
+	}{
+		{keys(MaxSearchKeys), false},
+		{keys(MaxSearchKeys + 1), true},
+		{"(" + keys(MaxSearchKeys) + ")", false},
+		{strings.Repeat("NOT ", MaxSearchKeys) + "SEEN", true},
+		{strings.Repeat("(", maxSearchDepth) + "SEEN" + strings.Repeat(")", maxSearchDepth), false},
+		{strings.Repeat("(", maxSearchDepth+1) + "SEEN" + strings.Repeat(")", maxSearchDepth+1), true},
+	} {
+		p := &Parser{R: NewReader(strings.NewReader(c.search+"\r\n"), 1<<20)}
+		_, err := p.SearchCriteria(false)
+		var le *LimitError
+		if errors.As(err, &le) != c.limit || (!c.limit && err != nil) {
+			t.Errorf("SEARCH %.40s...: %v", c.search, err)
+		}
+	}
+	sections := func(n int) string { return strings.TrimSpace(strings.Repeat("BODY[1] ", n)) }
+	names := func(n int) string { return strings.TrimSpace(strings.Repeat("X-A ", n)) }
+	for _, c := range []struct {
+		fetch string
+		limit bool
+	}{
+		{"(" + sections(MaxFetchSections) + ")", false},
+		{"(" + sections(MaxFetchSections+1) + ")", true},
+		{"(BODY[HEADER.FIELDS (" + names(MaxHeaderFieldNames) + ")])", false},
+		{"(BODY[HEADER.FIELDS (" + names(MaxHeaderFieldNames/2) + ")] BODY[HEADER.FIELDS.NOT (" + names(MaxHeaderFieldNames/2+1) + ")])", true},
+		{"(" + strings.TrimSpace(strings.Repeat("FLAGS ", maxFetchItems+1)) + ")", true},
+	} {
+		p := &Parser{R: NewReader(strings.NewReader(c.fetch+"\r\n"), 1<<20)}
+		_, err := p.FetchItems()
+		var le *LimitError
+		if errors.As(err, &le) != c.limit || (!c.limit && err != nil) {
+			t.Errorf("FETCH %.40s...: %v", c.fetch, err)
+		}
+	}
+}
