@@ -256,9 +256,41 @@ func parseFields(h []byte) fields {
 // Names compare case-insensitively; each field keeps its continuation lines
 // (RFC 3501 §6.4.5 HEADER.FIELDS and HEADER.FIELDS.NOT).
 func FilterHeader(header []byte, fieldNames []string, not bool) []byte {
+	return NewHeaderFilter(fieldNames, not).Apply(header)
+}
+
+// A HeaderFilter is the field list of a HEADER.FIELDS or HEADER.FIELDS.NOT
+// section, made once per FETCH and applied to each message: each field of
+// a header block costs one lookup, however many names the list has.
+type HeaderFilter struct {
+	names map[string]struct{} // lower-cased (ASCII) names
+	not   bool
+}
+
+// NewHeaderFilter returns a filter that keeps the fields named in
+// fieldNames (not=false) or all others (not=true). Names compare without
+// regard to ASCII case, and a name with white space around it also stands
+// for the name without it.
+func NewHeaderFilter(fieldNames []string, not bool) *HeaderFilter {
+	f := &HeaderFilter{names: make(map[string]struct{}, len(fieldNames)), not: not}
+	for _, n := range fieldNames {
+		f.names[string(lowerASCIIBytes(nil, []byte(n)))] = struct{}{}
+		if t := strings.TrimSpace(n); len(t) != len(n) {
+			f.names[string(lowerASCIIBytes(nil, []byte(t)))] = struct{}{}
+		}
+	}
+	return f
+}
+
+// Apply returns the selected lines of a header block (as stored, ending
+// with the blank line), each field with its continuation lines, plus the
+// final CRLF.
+func (f *HeaderFilter) Apply(header []byte) []byte {
 	out := make([]byte, 0, 256)
+	var buf [64]byte
 	eachField(header, func(fl fieldLine) {
-		if nameIn(fl.name, fieldNames) == not {
+		_, in := f.names[string(lowerASCIIBytes(buf[:0], fl.name))]
+		if in == f.not {
 			return
 		}
 		out = append(out, fl.raw...)
@@ -269,14 +301,10 @@ func FilterHeader(header []byte, fieldNames []string, not bool) []byte {
 	return append(out, '\r', '\n')
 }
 
-func nameIn(name []byte, names []string) bool {
-	for _, n := range names {
-		if len(n) == len(name) && bytes.EqualFold(name, []byte(n)) {
-			return true
-		}
-		if t := strings.TrimSpace(n); len(t) != len(n) && len(t) == len(name) && bytes.EqualFold(name, []byte(t)) {
-			return true
-		}
+// lowerASCIIBytes appends b to dst with ASCII letters lowered.
+func lowerASCIIBytes(dst, b []byte) []byte {
+	for _, c := range b {
+		dst = append(dst, lowerASCII(c))
 	}
-	return false
+	return dst
 }

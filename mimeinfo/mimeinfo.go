@@ -2,8 +2,10 @@
 // IMAP needs from it: ENVELOPE, BODY and BODYSTRUCTURE in wire form (RFC 3501
 // §7.4.2), the decoded header fields SEARCH compares, and the length of the
 // header block. It also extracts body sections for FETCH BODY[section]
-// (RFC 3501 §6.4.5), and the decoded text that SEARCH BODY and TEXT compare
-// (RFC 3501 §6.4.4): SearchText and DecodeHeader.
+// (RFC 3501 §6.4.5: Tree, parsed once per message, and HeaderFilter), the
+// decoded text that SEARCH BODY and TEXT compare (RFC 3501 §6.4.4:
+// SearchText and DecodeHeader), and compares it with all the keys of a
+// SEARCH in one pass (Matcher).
 //
 // Every input is assumed hostile: the walk never fails, never panics, nests at
 // most 32 deep, looks at no more than 1 MiB of any header block, analyses at

@@ -12,12 +12,39 @@ import "strings"
 // HEADER.FIELDS(.NOT) and TEXT after a part number need a message/rfc822 part
 // and refer to the encapsulated message; MIME needs a part number. A part that
 // does not exist, or a specifier that does not apply, gives ok=false.
+//
+// Section parses the message; for several sections of one message, parse
+// it once with NewTree.
 func Section(msg []byte, path []int, specifier string, fieldNames []string) (data []byte, ok bool) {
-	node, isMsg, ok := locate(walk(msg), path)
+	var filter *HeaderFilter
+	if u := strings.ToUpper(specifier); strings.HasPrefix(u, "HEADER.FIELDS") {
+		filter = NewHeaderFilter(fieldNames, u == "HEADER.FIELDS.NOT")
+	}
+	return NewTree(msg).Section(path, specifier, filter)
+}
+
+// A Tree is the part structure of one message, parsed once (as Parse
+// parses it: bounded in depth and parts, linear in the message's size),
+// from which any number of sections are cut. A FETCH of many part
+// sections of one message parses it once, not once per section.
+type Tree struct {
+	msg  []byte
+	root *part
+}
+
+// NewTree parses the part structure of msg, which it keeps and slices.
+func NewTree(msg []byte) *Tree { return &Tree{msg: msg, root: walk(msg)} }
+
+// Section returns a body section of the message as the function Section
+// does; filter selects the fields of the HEADER.FIELDS and
+// HEADER.FIELDS.NOT specifiers (nil: none).
+func (t *Tree) Section(path []int, specifier string, filter *HeaderFilter) (data []byte, ok bool) {
+	msg := t.msg
+	node, isMsg, ok := locate(t.root, path)
 	if !ok {
 		return nil, false
 	}
-	switch strings.ToUpper(specifier) {
+	switch spec := strings.ToUpper(specifier); spec {
 	case "":
 		if isMsg {
 			return msg[node.start:node.end], true
@@ -34,7 +61,10 @@ func Section(msg []byte, path []int, specifier string, fieldNames []string) (dat
 		}
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
 		if m := messageOf(node, isMsg); m != nil {
-			return FilterHeader(msg[m.start:m.hdrEnd], fieldNames, len(specifier) > len("HEADER.FIELDS")), true
+			if filter == nil {
+				filter = NewHeaderFilter(nil, spec == "HEADER.FIELDS.NOT")
+			}
+			return filter.Apply(msg[m.start:m.hdrEnd]), true
 		}
 	case "TEXT":
 		if m := messageOf(node, isMsg); m != nil {

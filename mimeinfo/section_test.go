@@ -130,3 +130,80 @@ func TestFilterHeader(t *testing.T) {
 		t.Errorf("empty block: %q", got)
 	}
 }
+
+// One Tree serves every section of a message as Section does, and is not
+// changed by serving them.
+func TestTreeSections(t *testing.T) {
+	msg := []byte(mixedMsg)
+	tree := NewTree(msg)
+	filter := NewHeaderFilter([]string{"subject", "FROM"}, false)
+	for round := 0; round < 2; round++ {
+		for _, path := range [][]int{nil, {1}, {2}, {3}, {3, 1}, {3, 2}, {4}} {
+			for _, spec := range []string{"", "HEADER", "HEADER.FIELDS", "TEXT", "MIME"} {
+				want, wok := Section(msg, path, spec, []string{"subject", "FROM"})
+				got, ok := tree.Section(path, spec, filter)
+				if ok != wok || string(got) != string(want) {
+					t.Errorf("%v %s: got %q %v, want %q %v", path, spec, got, ok, want, wok)
+				}
+			}
+		}
+	}
+	if HeaderLen(msg) != Parse(msg).HeaderLen {
+		t.Errorf("HeaderLen %d, Parse %d", HeaderLen(msg), Parse(msg).HeaderLen)
+	}
+}
+
+// A filter of many names costs a lookup per field and keeps the names'
+// meaning: ASCII case ignored, white space around a name ignored.
+func TestHeaderFilterManyNames(t *testing.T) {
+	hdr := []byte("Subject: a\r\nX-Keep: b\r\n\tcont\r\nx-other: c\r\nNoColon\r\n\r\n")
+	var names []string
+	for i := 0; i < 5000; i++ {
+		names = append(names, "X-Name-"+strings.Repeat("n", i%50))
+	}
+	names = append(names, " x-KEEP ", "nocolon")
+	if got, want := string(NewHeaderFilter(names, false).Apply(hdr)), "X-Keep: b\r\n\tcont\r\nNoColon\r\n\r\n"; got != want {
+		t.Errorf("HEADER.FIELDS: got %q, want %q", got, want)
+	}
+	if got, want := string(NewHeaderFilter(names, true).Apply(hdr)), "Subject: a\r\nx-other: c\r\n\r\n"; got != want {
+		t.Errorf("HEADER.FIELDS.NOT: got %q, want %q", got, want)
+	}
+}
+
+// naiveFilter is the definition HeaderFilter implements: a field is
+// named in the list when a name equals it, or equals it once trimmed,
+// ignoring ASCII case.
+func naiveFilter(header []byte, names []string, not bool) []byte {
+	eq := func(a []byte, b string) bool {
+		return string(lowerASCIIBytes(nil, a)) == string(lowerASCIIBytes(nil, []byte(b)))
+	}
+	var out []byte
+	eachField(header, func(fl fieldLine) {
+		in := false
+		for _, n := range names {
+			if eq(fl.name, n) || eq(fl.name, strings.TrimSpace(n)) {
+				in = true
+			}
+		}
+		if in == not {
+			return
+		}
+		out = append(out, fl.raw...)
+		if fl.raw[len(fl.raw)-1] != '\n' {
+			out = append(out, '\r', '\n')
+		}
+	})
+	return append(out, '\r', '\n')
+}
+
+func FuzzHeaderFilter(f *testing.F) {
+	f.Add([]byte("Subject: a\r\nX-Keep: b\r\n\tcont\r\nNoColon\r\n\r\n"), "subject\x00 x-keep\x00NOCOLON", false)
+	f.Add([]byte("A: 1\nb : 2\r\n c\r\n\r\nbody"), "B\x00a ", true)
+	f.Fuzz(func(t *testing.T, header []byte, names string, not bool) {
+		list := strings.Split(names, "\x00")
+		got := NewHeaderFilter(list, not).Apply(header)
+		if want := naiveFilter(header, list, not); string(got) != string(want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+}
