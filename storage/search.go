@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -172,4 +174,34 @@ func (p *packedRows) str() string {
 		p.i++
 	}
 	return v
+}
+
+// EachHeader calls fn with the header block of each of the given messages
+// of a mailbox that still exists, in UID order, cut to its first maxBytes
+// octets. A header block can be megabytes: the rows are read one at a
+// time, and header is valid only during the call, so a caller that keeps
+// nothing holds one block at a time. fn must not call the store: the
+// query is open while it runs.
+func (s *Store) EachHeader(ctx context.Context, mailboxID int64, uids []uint32, maxBytes int, fn func(uid uint32, header []byte) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	list, _ := json.Marshal(uids)
+	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT m.uid, substr(b.header, 1, ?) FROM messages m JOIN bodies b ON b.id=m.body_id
+		WHERE m.mailbox_id=? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, maxBytes, mailboxID, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var uid uint32
+		var header sql.RawBytes
+		if err := rows.Scan(&uid, &header); err != nil {
+			return err
+		}
+		if err := fn(uid, header); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
