@@ -1,6 +1,7 @@
 package mimeinfo
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,35 @@ func BenchmarkSection(b *testing.B) {
 		if _, ok := Section(msg, []int{1, 2}, "", nil); !ok {
 			b.Fatal("BODY[1.2] missing")
 		}
+	}
+}
+
+// BenchmarkMatcher reads 1 MiB of text for one and for 1,000 keys; the
+// cost per byte is the same (strings.Contains per key grows with keys).
+func BenchmarkMatcher(b *testing.B) {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. Grüße aus Zürich.\r\n", 14000)
+	for _, n := range []int{1, 1000} {
+		var keys []string
+		for i := 0; i < n; i++ {
+			keys = append(keys, fmt.Sprintf("Amet%04d", i))
+		}
+		m := NewMatcher(keys)
+		s := m.NewScan()
+		b.Run(fmt.Sprintf("%dkeys", n), func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				s.Reset()
+				s.Write(text)
+			}
+		})
+		b.Run(fmt.Sprintf("%dkeys-contains", n), func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				folded := FoldCase(text)
+				for _, k := range keys {
+					strings.Contains(folded, FoldCase(k))
+				}
+			}
+		})
 	}
 }

@@ -122,12 +122,12 @@ func (m *Matcher) build(pats []string, ids map[string]int32) {
 // child returns the node reached from n by c, or -1.
 func (m *Matcher) child(n int32, c byte) int32 {
 	lo, hi := m.first[n], m.first[n+1]
-	for hi-lo > 8 {
+	for hi-lo > 8 { // c, if there, is in [lo, hi)
 		mid := (lo + hi) / 2
 		if m.label[mid] < c {
 			lo = mid + 1
 		} else {
-			hi = mid
+			hi = mid + 1
 		}
 	}
 	for ; lo < hi; lo++ {
@@ -199,22 +199,65 @@ func (s *Scan) mark(u int32) bool {
 // Write reads the next piece of the text, folding its case as FoldCase
 // does (invalid UTF-8 reads as U+FFFD).
 func (s *Scan) Write(text string) {
-	if s.m.empty >= 0 {
-		s.mark(s.m.empty)
-	}
-	var buf [utf8.UTFMax]byte
+	s.wrote()
+	root := &s.m.root
 	for i := 0; i < len(text) && s.left > 0; {
-		c := text[i]
-		if c < utf8.RuneSelf {
+		if s.state == 0 {
+			// Most of a text starts no pattern: skip it quickly.
+			for i < len(text) && text[i] < utf8.RuneSelf && root[lowerASCII(text[i])] == 0 {
+				i++
+			}
+			if i == len(text) {
+				break
+			}
+		}
+		if c := text[i]; c < utf8.RuneSelf {
 			s.feed(lowerASCII(c))
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(text[i:])
 		i += n
-		for _, b := range utf8.AppendRune(buf[:0], foldRune(r)) {
-			s.feed(b)
+		s.feedRune(r)
+	}
+}
+
+// WriteBytes is Write for a text in a byte slice.
+func (s *Scan) WriteBytes(text []byte) {
+	s.wrote()
+	root := &s.m.root
+	for i := 0; i < len(text) && s.left > 0; {
+		if s.state == 0 {
+			for i < len(text) && text[i] < utf8.RuneSelf && root[lowerASCII(text[i])] == 0 {
+				i++
+			}
+			if i == len(text) {
+				break
+			}
 		}
+		if c := text[i]; c < utf8.RuneSelf {
+			s.feed(lowerASCII(c))
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(text[i:])
+		i += n
+		s.feedRune(r)
+	}
+}
+
+// wrote notes that some text, maybe empty, was given: the empty pattern
+// occurs in it.
+func (s *Scan) wrote() {
+	if s.m.empty >= 0 {
+		s.mark(s.m.empty)
+	}
+}
+
+func (s *Scan) feedRune(r rune) {
+	var buf [utf8.UTFMax]byte
+	for _, b := range utf8.AppendRune(buf[:0], foldRune(r)) {
+		s.feed(b)
 	}
 }
 

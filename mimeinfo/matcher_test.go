@@ -110,6 +110,26 @@ func TestMatcherManyPatterns(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", p, got[i], want)
 		}
 	}
+	// Each pattern alone in a text: nodes with many children (all ten
+	// digits, all 256 bytes) find each of them.
+	for i, p := range pats {
+		got := scanAll(m, len(pats), "x "+strings.ToUpper(p)+" y")
+		for k := range pats {
+			if got[k] != (k == i) {
+				t.Fatalf("text %q: pattern %s found=%v", p, pats[k], got[k])
+			}
+		}
+	}
+	var all []string
+	for c := 0; c < 256; c++ {
+		all = append(all, "q"+string(rune(c)))
+	}
+	m = NewMatcher(all)
+	for c := 0; c < 256; c++ {
+		if got := scanAll(m, len(all), all[c]); !got[c] {
+			t.Errorf("pattern %q not found", all[c])
+		}
+	}
 }
 
 func FuzzMatcher(f *testing.F) {
@@ -117,10 +137,17 @@ func FuzzMatcher(f *testing.F) {
 	f.Add("Grüße STRASSE straẞe", "straße\x00SS\x00ß")
 	f.Add("aaaaab", "aab\x00aaab\x00b\x00")
 	f.Add("\xff\xfe\xc3", "\xff\x00\xef\xbf\xbd")
+	f.Add("word0050 x7 X8", "word005\x00x\x00")
 	f.Fuzz(func(t *testing.T, text, patterns string) {
 		pats := strings.Split(patterns, "\x00")
 		if len(pats) > 64 {
 			pats = pats[:64]
+		}
+		// Siblings: trie nodes with more children than a linear scan takes.
+		for _, p := range pats[:min(len(pats), 3)] {
+			for _, c := range "0123456789abcdef" {
+				pats = append(pats, p+string(c))
+			}
 		}
 		m := NewMatcher(pats)
 		s := m.NewScan()
@@ -131,9 +158,11 @@ func FuzzMatcher(f *testing.F) {
 		}
 		s.Write(text[:half])
 		s.Write(text[half:])
+		b := m.NewScan()
+		b.WriteBytes([]byte(text))
 		for i, p := range pats {
-			if got, want := s.Found(i), ContainsFold(text, p); got != want {
-				t.Fatalf("%q in %q: got %v, want %v", p, text, got, want)
+			if got, want := s.Found(i), ContainsFold(text, p); got != want || b.Found(i) != want {
+				t.Fatalf("%q in %q: got %v (bytes %v), want %v", p, text, got, b.Found(i), want)
 			}
 		}
 	})
