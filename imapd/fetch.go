@@ -18,10 +18,20 @@ import (
 // nothing is held open while the batch is written to the network.
 const fetchBatch = 500
 
+// Header blocks are a few KiB: those of a whole batch come in one query,
+// in groups of at most fetchHeaderBytes. One over fetchHeaderInline (they
+// can be as large as the message) is streamed from the body instead, or
+// read alone when HEADER.FIELDS needs it whole.
+const (
+	fetchHeaderBytes  = 4 << 20
+	fetchHeaderInline = 256 << 10
+)
+
 // fetch answers FETCH from what the store computed at delivery: flags,
 // dates, sizes, ENVELOPE, BODY and BODYSTRUCTURE come from rows; header
 // sections from the stored header block; BODY[] and BODY[TEXT] are
-// streamed chunk by chunk; only part sections read a whole body.
+// streamed chunk by chunk; only part sections read a whole body, which is
+// parsed once for all of them.
 func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error {
 	s := c.sel
 	ms, ok := s.resolve(set)
@@ -31,14 +41,24 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 	if uidCmd {
 		req.UID = true // RFC 3501 §6.4.8: UID FETCH always returns UID.
 	}
-	want := storage.FetchWant{Envelope: req.Envelope, Structure: req.Body || req.BodyStructure != nil, Header: req.RFC822Header}
+	want := storage.FetchWant{Envelope: req.Envelope, Structure: req.Body || req.BodyStructure != nil}
+	needHeader := req.RFC822Header
 	setSeen := false
 	for _, sec := range req.BodySection {
 		if len(sec.Part) == 0 && sec.Specifier == imap.PartSpecifierHeader {
-			want.Header = true
+			needHeader = true
 		}
 		if !sec.Peek {
 			setSeen = true
+		}
+	}
+	// The field lists are made into filters once for all the messages.
+	filters := make([]*mimeinfo.HeaderFilter, len(req.BodySection))
+	for i, sec := range req.BodySection {
+		if sec.HeaderFields != nil {
+			filters[i] = mimeinfo.NewHeaderFilter(sec.HeaderFields, false)
+		} else if sec.HeaderFieldsNot != nil {
+			filters[i] = mimeinfo.NewHeaderFilter(sec.HeaderFieldsNot, true)
 		}
 	}
 	if req.RFC822 || req.RFC822Text {
@@ -76,26 +96,106 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 			}
 		}
 		j := 0
-		for i := range rows {
-			m := &rows[i]
-			for j < len(batch) && batch[j].uid != m.UID {
-				j++
+		for g := 0; g < len(rows); {
+			end := len(rows)
+			if needHeader {
+				end = headerGroup(rows, g)
+				if err := c.loadHeaders(rows[g:end]); err != nil {
+					return err
+				}
 			}
-			if j == len(batch) {
-				break
+			for i := g; i < end; i++ {
+				m := &rows[i]
+				for j < len(batch) && batch[j].uid != m.UID {
+					j++
+				}
+				if j == len(batch) {
+					break
+				}
+				if err := c.writeFetch(batch[j].seq, m, req, filters, setSeen); err != nil {
+					return err
+				}
+				m.Header = nil
 			}
-			if err := c.writeFetch(batch[j].seq, m, req, setSeen); err != nil {
+			if err := c.enc.Err(); err != nil {
 				return err
 			}
-		}
-		if err := c.enc.Err(); err != nil {
-			return err
+			g = end
 		}
 	}
 	return nil
 }
 
-func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, withFlags bool) error {
+// headerGroup returns the end of the group of rows from start whose
+// inline header blocks together fit fetchHeaderBytes (at least one row).
+func headerGroup(rows []storage.Message, start int) int {
+	var size int64
+	end := start
+	for end < len(rows) {
+		if n := rows[end].HeaderLen; n <= fetchHeaderInline {
+			if size+n > fetchHeaderBytes && end > start {
+				break
+			}
+			size += n
+		}
+		end++
+	}
+	return end
+}
+
+// loadHeaders reads the inline header blocks of rows; the others stay
+// nil, as does that of a message expunged since the rows were read.
+func (c *conn) loadHeaders(rows []storage.Message) error {
+	var uids []uint32
+	for i := range rows {
+		if rows[i].HeaderLen <= fetchHeaderInline {
+			uids = append(uids, rows[i].UID)
+		}
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	i := 0
+	return c.srv.cfg.Store.EachHeader(c.ctx, c.sel.id, uids, fetchHeaderInline, func(uid uint32, header []byte) error {
+		for i < len(rows) && rows[i].UID != uid {
+			i++
+		}
+		if i < len(rows) {
+			rows[i].Header = append([]byte(nil), header...)
+		}
+		return nil
+	})
+}
+
+// writeHeader writes the top-level header block of m, or the fields of it
+// that filter selects, as a literal cut to p.
+func (c *conn) writeHeader(m *storage.Message, filter *mimeinfo.HeaderFilter, p *imap.SectionPartial) error {
+	h := m.Header
+	if h == nil && m.HeaderLen > fetchHeaderInline {
+		if filter == nil {
+			off, n := partial(p, m.HeaderLen)
+			return c.streamBody(m, off, n)
+		}
+		// Filtered where the store hands it over: only the selected
+		// fields are kept. An expunged message has an empty header.
+		err := c.srv.cfg.Store.EachHeader(c.ctx, c.sel.id, []uint32{m.UID}, int(m.HeaderLen), func(_ uint32, header []byte) error {
+			h = filter.Apply(header)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		filter = nil
+	}
+	if filter != nil {
+		h = filter.Apply(h)
+	}
+	off, n := partial(p, int64(len(h)))
+	c.enc.Literal(h[off : off+n])
+	return nil
+}
+
+func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, filters []*mimeinfo.HeaderFilter, withFlags bool) error {
 	e := c.enc
 	if req.Flags || withFlags {
 		c.announceKeywords(m.Flags)
@@ -137,10 +237,12 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 		item("BODYSTRUCTURE ")
 		e.Bytes(m.BodyStructure)
 	}
-	var whole []byte // a part section's message, read once
+	var tree *mimeinfo.Tree // the message of part sections, read and parsed once
 	if req.RFC822Header {
 		item("RFC822.HEADER ")
-		e.Literal(m.Header)
+		if err := c.writeHeader(m, nil, nil); err != nil {
+			return err
+		}
 	}
 	if req.RFC822Text {
 		item("RFC822.TEXT ")
@@ -154,7 +256,7 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 			return err
 		}
 	}
-	for _, sec := range req.BodySection {
+	for si, sec := range req.BodySection {
 		item("BODY[")
 		writeSectionName(e, sec)
 		e.Byte(']')
@@ -177,34 +279,26 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 				}
 				continue
 			case imap.PartSpecifierHeader:
-				data := m.Header
-				if sec.HeaderFields != nil {
-					data = mimeinfo.FilterHeader(m.Header, sec.HeaderFields, false)
-				} else if sec.HeaderFieldsNot != nil {
-					data = mimeinfo.FilterHeader(m.Header, sec.HeaderFieldsNot, true)
+				if err := c.writeHeader(m, filters[si], sec.Partial); err != nil {
+					return err
 				}
-				off, n := partial(sec.Partial, int64(len(data)))
-				e.Literal(data[off : off+n])
 				continue
 			}
 		}
-		if whole == nil {
-			var err error
-			if whole, err = c.srv.cfg.Store.ReadBody(c.ctx, m.BodyID); err != nil {
-				if !errors.Is(err, storage.ErrNotFound) {
-					return err
-				}
-				whole = []byte{}
+		if tree == nil {
+			whole, err := c.srv.cfg.Store.ReadBody(c.ctx, m.BodyID)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
 			}
+			tree = mimeinfo.NewTree(whole)
 		}
 		spec := string(sec.Specifier)
-		fields := sec.HeaderFields
 		if sec.HeaderFields != nil {
 			spec = "HEADER.FIELDS"
 		} else if sec.HeaderFieldsNot != nil {
-			spec, fields = "HEADER.FIELDS.NOT", sec.HeaderFieldsNot
+			spec = "HEADER.FIELDS.NOT"
 		}
-		data, ok := mimeinfo.Section(whole, sec.Part, spec, fields)
+		data, ok := tree.Section(sec.Part, spec, filters[si])
 		if !ok {
 			// RFC 3501 §6.4.5 leaves a missing part open; an empty string
 			// is what most servers answer and what clients accept.
