@@ -1,0 +1,465 @@
+package imapd
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"postern/mimeinfo"
+	"postern/storage"
+)
+
+// A query is SEARCH criteria (RFC 3501 §6.4.4) compiled once per command:
+// sets converted, flags resolved, and every string gathered into the
+// matcher of the text it is looked for in, so that evaluating a message
+// does no per-key setup and reads each of its texts once.
+type query struct {
+	seq, uid                             [][]imap.SeqRange
+	since, before, sentSince, sentBefore time.Time
+	flags, notFlags                      []flagTest
+	larger, smaller                      int64
+	tests                                []strTest // columns first, then header fields, then texts
+	not                                  []*query
+	or                                   [][2]*query
+}
+
+// flagTest is one flag a message must have or lack.
+type flagTest struct {
+	sys     storage.Flags // a system flag, or 0
+	recent  bool
+	keyword string
+}
+
+// strTest is one string criterion: pattern pat of field is found in the
+// message. TEXT is also met when pattern altPat of field alt (the header
+// text) is found; alt is -1 otherwise.
+type strTest struct {
+	field, pat  int
+	alt, altPat int
+}
+
+// A textField is one text of a message that strings are looked for in,
+// with the matcher of all the strings looked for in it.
+type textField struct {
+	kind fieldKind
+	col  storage.SearchColumns // fieldColumn: which column
+	pats []string
+	scan *mimeinfo.Scan
+	gen  uint64 // == evaluator.gen: scanned for the current message
+}
+
+type fieldKind uint8
+
+const (
+	fieldColumn     fieldKind = iota // a decoded field stored at delivery
+	fieldHeader                      // the fields of one name in the header block
+	fieldHeaderText                  // the decoded header block (TEXT)
+	fieldBody                        // the decoded body text (BODY, TEXT)
+)
+
+// result is a criterion's outcome; mayMatch means it depends on a text
+// that has not been read.
+type result int8
+
+const (
+	noMatch result = iota
+	isMatch
+	mayMatch
+)
+
+// evaluator evaluates one SEARCH.
+type evaluator struct {
+	c      *conn
+	n      uint32 // messages in the view: "*" for sequence numbers
+	maxUID uint32 // "*" for UIDs
+	q      *query
+
+	cols       storage.SearchColumns // the columns the first pass loads
+	needHeader bool                  // some header field is not a column
+
+	fields      []*textField
+	headerNames map[string]int // folded field name -> its fieldHeader
+	body, htext int            // the fieldBody and fieldHeaderText, or -1
+	gen         uint64         // counts the messages evaluated
+}
+
+func newEvaluator(c *conn, crit *imap.SearchCriteria) *evaluator {
+	ev := &evaluator{c: c, n: uint32(len(c.sel.uids)), headerNames: map[string]int{}, body: -1, htext: -1}
+	if len(c.sel.uids) > 0 {
+		ev.maxUID = c.sel.uids[len(c.sel.uids)-1]
+	}
+	ev.q = ev.compile(crit)
+	for _, f := range ev.fields {
+		f.scan = mimeinfo.NewMatcher(f.pats).NewScan()
+	}
+	return ev
+}
+
+func (ev *evaluator) compile(c *imap.SearchCriteria) *query {
+	q := &query{since: c.Since, before: c.Before, sentSince: c.SentSince, sentBefore: c.SentBefore,
+		larger: c.Larger, smaller: c.Smaller}
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		ev.cols |= storage.SearchDate
+	}
+	for _, set := range c.SeqNum {
+		q.seq = append(q.seq, []imap.SeqRange(set))
+	}
+	for _, set := range c.UID {
+		ranges := make([]imap.SeqRange, len(set))
+		for i, x := range set {
+			ranges[i] = imap.SeqRange{Start: uint32(x.Start), Stop: uint32(x.Stop)}
+		}
+		q.uid = append(q.uid, ranges)
+	}
+	for _, f := range c.Flag {
+		q.flags = append(q.flags, compileFlag(f))
+	}
+	for _, f := range c.NotFlag {
+		q.notFlags = append(q.notFlags, compileFlag(f))
+	}
+	for _, h := range c.Header {
+		var col storage.SearchColumns
+		switch strings.ToLower(h.Key) {
+		case "subject":
+			col = storage.SearchSubject
+		case "from":
+			col = storage.SearchFrom
+		case "to":
+			col = storage.SearchTo
+		case "cc":
+			col = storage.SearchCc
+		case "bcc":
+			col = storage.SearchBcc
+		}
+		if col != 0 {
+			ev.cols |= col
+			f := ev.field(fieldColumn, col, "")
+			q.tests = append(q.tests, strTest{field: f, pat: ev.pattern(f, h.Value), alt: -1})
+			continue
+		}
+		ev.needHeader = true
+		f := ev.field(fieldHeader, 0, string(foldName(nil, []byte(h.Key))))
+		q.tests = append(q.tests, strTest{field: f, pat: ev.pattern(f, h.Value), alt: -1})
+	}
+	// BODY and TEXT (§6.4.4) look at the decoded text of the message:
+	// transfer encodings undone, charsets converted to UTF-8, only the text
+	// parts (mimeinfo.SearchText); TEXT also at the header fields with
+	// their encoded words decoded. The strings are UTF-8 (the parser
+	// accepts CHARSET UTF-8 and US-ASCII only).
+	for _, s := range c.Body {
+		f := ev.field(fieldBody, 0, "")
+		q.tests = append(q.tests, strTest{field: f, pat: ev.pattern(f, s), alt: -1})
+	}
+	for _, s := range c.Text {
+		f, h := ev.field(fieldBody, 0, ""), ev.field(fieldHeaderText, 0, "")
+		q.tests = append(q.tests, strTest{field: f, pat: ev.pattern(f, s), alt: h, altPat: ev.pattern(h, s)})
+	}
+	// The cheaper texts first: a column can decide a message before its
+	// header block or body is read.
+	slices.SortStableFunc(q.tests, func(a, b strTest) int {
+		return cmp.Compare(ev.fields[a.field].kind, ev.fields[b.field].kind)
+	})
+	for i := range c.Not {
+		q.not = append(q.not, ev.compile(&c.Not[i]))
+	}
+	for i := range c.Or {
+		q.or = append(q.or, [2]*query{ev.compile(&c.Or[i][0]), ev.compile(&c.Or[i][1])})
+	}
+	return q
+}
+
+func compileFlag(f imap.Flag) flagTest {
+	switch strings.ToLower(string(f)) {
+	case `\seen`:
+		return flagTest{sys: storage.FlagSeen}
+	case `\answered`:
+		return flagTest{sys: storage.FlagAnswered}
+	case `\flagged`:
+		return flagTest{sys: storage.FlagFlagged}
+	case `\deleted`:
+		return flagTest{sys: storage.FlagDeleted}
+	case `\draft`:
+		return flagTest{sys: storage.FlagDraft}
+	case `\recent`:
+		return flagTest{recent: true}
+	}
+	return flagTest{keyword: string(f)}
+}
+
+// field returns the index of the field of that kind (column, or header
+// field name), adding it if it is new.
+func (ev *evaluator) field(kind fieldKind, col storage.SearchColumns, name string) int {
+	switch kind {
+	case fieldHeader:
+		if i, ok := ev.headerNames[name]; ok {
+			return i
+		}
+		ev.headerNames[name] = len(ev.fields)
+	case fieldBody:
+		if ev.body >= 0 {
+			return ev.body
+		}
+		ev.body = len(ev.fields)
+	case fieldHeaderText:
+		if ev.htext >= 0 {
+			return ev.htext
+		}
+		ev.htext = len(ev.fields)
+	case fieldColumn:
+		for i, f := range ev.fields {
+			if f.kind == fieldColumn && f.col == col {
+				return i
+			}
+		}
+	}
+	ev.fields = append(ev.fields, &textField{kind: kind, col: col})
+	return len(ev.fields) - 1
+}
+
+// pattern adds s to the strings of field f and returns its index there.
+func (ev *evaluator) pattern(f int, s string) int {
+	tf := ev.fields[f]
+	tf.pats = append(tf.pats, s)
+	return len(tf.pats) - 1
+}
+
+// foldName appends a header field name lowered (field names are ASCII,
+// RFC 5322 §2.2; they compare case-insensitively).
+func foldName(dst, name []byte) []byte {
+	for _, b := range name {
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// eval evaluates the query for m with what has been read of it.
+func (ev *evaluator) eval(m *searchMsg) result {
+	ev.gen++
+	return ev.match(ev.q, m)
+}
+
+func (ev *evaluator) match(q *query, m *searchMsg) result {
+	if !ev.matchCheap(q, m) {
+		return noMatch
+	}
+	res := isMatch
+	for _, t := range q.tests {
+		switch ev.test(m, t) {
+		case noMatch:
+			return noMatch
+		case mayMatch:
+			res = mayMatch
+		}
+	}
+	for _, n := range q.not {
+		switch ev.match(n, m) {
+		case isMatch:
+			return noMatch
+		case mayMatch:
+			res = mayMatch
+		}
+	}
+	for _, pair := range q.or {
+		a := ev.match(pair[0], m)
+		if a == isMatch {
+			continue
+		}
+		b := ev.match(pair[1], m)
+		switch {
+		case b == isMatch:
+		case a == noMatch && b == noMatch:
+			return noMatch
+		default:
+			res = mayMatch
+		}
+	}
+	return res
+}
+
+// matchCheap evaluates the criteria of q that need no text: sequence
+// numbers, UIDs, dates, flags and sizes.
+func (ev *evaluator) matchCheap(q *query, m *searchMsg) bool {
+	r := m.row
+	for _, set := range q.seq {
+		if !inSet(set, m.seq, ev.n) {
+			return false
+		}
+	}
+	for _, set := range q.uid {
+		if !inSet(set, r.UID, ev.maxUID) {
+			return false
+		}
+	}
+	// Dates compare by day, disregarding time and zone (§6.4.4).
+	if !q.since.IsZero() || !q.before.IsZero() {
+		d := day(r.InternalDate)
+		if (!q.since.IsZero() && d.Before(q.since)) || (!q.before.IsZero() && !d.Before(q.before)) {
+			return false
+		}
+	}
+	if !q.sentSince.IsZero() || !q.sentBefore.IsZero() {
+		if r.Date.IsZero() {
+			return false
+		}
+		d := day(r.Date)
+		if (!q.sentSince.IsZero() && d.Before(q.sentSince)) || (!q.sentBefore.IsZero() && !d.Before(q.sentBefore)) {
+			return false
+		}
+	}
+	for _, f := range q.flags {
+		if !ev.hasFlag(m, f) {
+			return false
+		}
+	}
+	for _, f := range q.notFlags {
+		if ev.hasFlag(m, f) {
+			return false
+		}
+	}
+	if q.larger > 0 && r.Size <= q.larger {
+		return false
+	}
+	if q.smaller > 0 && r.Size >= q.smaller {
+		return false
+	}
+	return true
+}
+
+// test evaluates a string criterion: a case-insensitive substring
+// (§6.4.4) of its text, found by the field's matcher.
+func (ev *evaluator) test(m *searchMsg, t strTest) result {
+	f := ev.fields[t.field]
+	if !ev.ready(m, f) {
+		return mayMatch
+	}
+	if f.scan.Found(t.pat) {
+		return isMatch
+	}
+	if t.alt >= 0 {
+		if a := ev.fields[t.alt]; ev.ready(m, a) && a.scan.Found(t.altPat) {
+			return isMatch
+		}
+	}
+	return noMatch
+}
+
+// ready scans field f of the current message unless it has been: it
+// reports false when the text it needs has not been read.
+func (ev *evaluator) ready(m *searchMsg, f *textField) bool {
+	if f.gen == ev.gen {
+		return true
+	}
+	switch f.kind {
+	case fieldColumn:
+		f.scan.Reset()
+		f.scan.Write(column(m.row, f.col))
+		f.gen = ev.gen
+	case fieldHeader:
+		if !m.haveHeader {
+			return false
+		}
+		ev.scanHeader(m)
+	default:
+		if !m.haveBody {
+			return false
+		}
+		ev.scanText(m)
+	}
+	return true
+}
+
+func column(r *storage.HeaderRow, col storage.SearchColumns) string {
+	switch col {
+	case storage.SearchSubject:
+		return r.Subject
+	case storage.SearchFrom:
+		return r.From
+	case storage.SearchTo:
+		return r.To
+	case storage.SearchCc:
+		return r.Cc
+	}
+	return r.Bcc
+}
+
+// scanHeader scans every header field with a HEADER criterion in one pass
+// over the header block. A field that occurs several times is met by any
+// of its occurrences; one that is absent meets nothing, not even the
+// empty string, which every occurrence contains (§6.4.4 HEADER).
+func (ev *evaluator) scanHeader(m *searchMsg) {
+	for _, i := range ev.headerNames {
+		f := ev.fields[i]
+		f.scan.Reset()
+		f.gen = ev.gen
+	}
+	var buf [64]byte
+	forEachField(m.header, func(name []byte, value [][]byte) {
+		i, ok := ev.headerNames[string(foldName(buf[:0], name))]
+		if !ok {
+			return
+		}
+		s := ev.fields[i].scan
+		s.Break()
+		s.Write("")
+		for _, piece := range value {
+			s.WriteBytes(piece)
+		}
+	})
+}
+
+// scanText decodes the message once and scans its body text and, for
+// TEXT, its decoded header.
+func (ev *evaluator) scanText(m *searchMsg) {
+	if ev.body >= 0 {
+		f := ev.fields[ev.body]
+		f.scan.Reset()
+		f.scan.Write(mimeinfo.SearchText(m.body, maxSearchText))
+		f.gen = ev.gen
+	}
+	if ev.htext >= 0 {
+		f := ev.fields[ev.htext]
+		f.scan.Reset()
+		f.scan.Write(mimeinfo.DecodeHeader(m.header))
+		f.gen = ev.gen
+	}
+}
+
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// inSet reports whether n is in the ranges, "*" (0) standing for max.
+func inSet(set []imap.SeqRange, n, max uint32) bool {
+	for _, r := range set {
+		lo, hi := r.Start, r.Stop
+		if lo == 0 {
+			lo = max
+		}
+		if hi == 0 {
+			hi = max
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if n >= lo && n <= hi {
+			return true
+		}
+	}
+	return false
+}
+
+func (ev *evaluator) hasFlag(m *searchMsg, f flagTest) bool {
+	switch {
+	case f.recent:
+		return ev.c.sel.isRecent(m.row.UID)
+	case f.sys != 0:
+		return m.row.Flags.Has(f.sys)
+	}
+	return m.row.Flags.HasKeyword(f.keyword)
+}
