@@ -111,3 +111,55 @@ func TestSearchWideOrTree(t *testing.T) {
 	}
 	e.stillServes(t, other)
 }
+
+// Sets of thousands of ranges are looked up, not scanned, for each
+// message; "*" and reversed ranges keep their meaning.
+func TestSearchManyRanges(t *testing.T) {
+	e := newEnv(t, nil)
+	const msgs = 300
+	for i := 0; i < msgs; i++ {
+		e.deliver(t, "INBOX", testMessage("m"+strconv.Itoa(i), "bob@example.test", "x"))
+	}
+	r := e.raw(t, true)
+	r.send("s SELECT INBOX\r\n")
+	r.expect("s OK")
+	var set []string
+	for u := 1; u <= msgs; u += 3 {
+		set = append(set, strconv.Itoa(u))
+	}
+	// Ranges past the end, overlapping and reversed, many times over.
+	for i := 0; i < 3000; i++ {
+		set = append(set, strconv.Itoa(5000+2*i))
+	}
+	set = append(set, "*:296", "290:292", "291")
+	in := map[int]bool{}
+	for u := 1; u <= msgs; u += 3 {
+		in[u] = true
+	}
+	for u := 290; u <= 300; u++ {
+		if u <= 292 || u >= 296 {
+			in[u] = true
+		}
+	}
+	var want, wantNot []string
+	for u := 1; u <= msgs; u++ {
+		if in[u] {
+			want = append(want, strconv.Itoa(u))
+		} else {
+			wantNot = append(wantNot, strconv.Itoa(u))
+		}
+	}
+	joined := strings.Join(set, ",")
+	for _, c := range []struct{ cmd, want string }{
+		{"UID SEARCH UID " + joined, "* SEARCH " + strings.Join(want, " ")},
+		{"SEARCH " + joined, "* SEARCH " + strings.Join(want, " ")},
+		{"UID SEARCH NOT UID " + joined, "* SEARCH " + strings.Join(wantNot, " ")},
+		{"SEARCH 299:*,1", "* SEARCH 1 299 300"},
+		{"SEARCH 299:* 1", "* SEARCH"},
+	} {
+		r.send("a " + c.cmd + "\r\n")
+		if l := r.expect("a OK"); !slices.Contains(l, c.want) {
+			t.Errorf("%.40s...: %.200q, want %.200q", c.cmd, l, c.want)
+		}
+	}
+}

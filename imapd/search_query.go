@@ -105,14 +105,14 @@ func (ev *evaluator) compile(c *imap.SearchCriteria) *query {
 		ev.cols |= storage.SearchDate
 	}
 	for _, set := range c.SeqNum {
-		q.seq = append(q.seq, []imap.SeqRange(set))
+		q.seq = append(q.seq, compileSet(set, ev.n))
 	}
 	for _, set := range c.UID {
 		ranges := make([]imap.SeqRange, len(set))
 		for i, x := range set {
 			ranges[i] = imap.SeqRange{Start: uint32(x.Start), Stop: uint32(x.Stop)}
 		}
-		q.uid = append(q.uid, ranges)
+		q.uid = append(q.uid, compileSet(ranges, ev.maxUID))
 	}
 	for _, f := range c.Flag {
 		q.flags = append(q.flags, compileFlag(f))
@@ -287,12 +287,12 @@ func (ev *evaluator) match(q *query, m *searchMsg) result {
 func (ev *evaluator) matchCheap(q *query, m *searchMsg) bool {
 	r := m.row
 	for _, set := range q.seq {
-		if !inSet(set, m.seq, ev.n) {
+		if !inSet(set, m.seq) {
 			return false
 		}
 	}
 	for _, set := range q.uid {
-		if !inSet(set, r.UID, ev.maxUID) {
+		if !inSet(set, r.UID) {
 			return false
 		}
 	}
@@ -434,24 +434,40 @@ func day(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// inSet reports whether n is in the ranges, "*" (0) standing for max.
-func inSet(set []imap.SeqRange, n, max uint32) bool {
+// compileSet resolves "*" (0) to star and returns the ranges in order,
+// without overlaps, for inSet's binary search: a set can have thousands
+// of ranges, and every message is looked up in it.
+func compileSet(set []imap.SeqRange, star uint32) []imap.SeqRange {
+	out := make([]imap.SeqRange, 0, len(set))
 	for _, r := range set {
 		lo, hi := r.Start, r.Stop
 		if lo == 0 {
-			lo = max
+			lo = star
 		}
 		if hi == 0 {
-			hi = max
+			hi = star
 		}
 		if lo > hi {
 			lo, hi = hi, lo
 		}
-		if n >= lo && n <= hi {
-			return true
-		}
+		out = append(out, imap.SeqRange{Start: lo, Stop: hi})
 	}
-	return false
+	slices.SortFunc(out, func(a, b imap.SeqRange) int { return cmp.Compare(a.Start, b.Start) })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && r.Start <= merged[n-1].Stop {
+			merged[n-1].Stop = max(merged[n-1].Stop, r.Stop)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
+}
+
+// inSet reports whether n is in the ranges of a compiled set.
+func inSet(set []imap.SeqRange, n uint32) bool {
+	i, _ := slices.BinarySearchFunc(set, n, func(r imap.SeqRange, n uint32) int { return cmp.Compare(r.Stop, n) })
+	return i < len(set) && set[i].Start <= n
 }
 
 func (ev *evaluator) hasFlag(m *searchMsg, f flagTest) bool {
