@@ -145,6 +145,16 @@ type searchMsg struct {
 	haveBody   bool
 }
 
+func (m *searchMsg) level() dataLevel {
+	switch {
+	case m.haveBody:
+		return levelBody
+	case m.haveHeader:
+		return levelHeader
+	}
+	return levelRow
+}
+
 // forEachField calls fn with each field of a header block: its name, and
 // its value trimmed of white space, as pieces that together are the value
 // unfolded (RFC 5322 §2.2.3).

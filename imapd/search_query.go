@@ -24,7 +24,19 @@ type query struct {
 	tests                                []strTest // columns first, then header fields, then texts
 	not                                  []*query
 	or                                   [][2]*query
+
+	cheap bool      // has criteria matchCheap evaluates
+	needs dataLevel // the least that must be read to decide anything of it
 }
+
+// dataLevel is how much of a message has been read.
+type dataLevel uint8
+
+const (
+	levelRow    dataLevel = iota // the row of columns
+	levelHeader                  // and the header block
+	levelBody                    // and the whole message
+)
 
 // flagTest is one flag a message must have or lack.
 type flagTest struct {
@@ -168,7 +180,35 @@ func (ev *evaluator) compile(c *imap.SearchCriteria) *query {
 	for i := range c.Or {
 		q.or = append(q.or, [2]*query{ev.compile(&c.Or[i][0]), ev.compile(&c.Or[i][1])})
 	}
+	q.cheap = len(q.seq) > 0 || len(q.uid) > 0 || !q.since.IsZero() || !q.before.IsZero() ||
+		!q.sentSince.IsZero() || !q.sentBefore.IsZero() || len(q.flags) > 0 || len(q.notFlags) > 0 ||
+		q.larger > 0 || q.smaller > 0
+	// A query of BODY keys alone (a wide OR of them) is undecided until
+	// the body is read: knowing it saves walking it for every message.
+	q.needs = levelBody
+	if q.cheap || (len(q.tests) == 0 && len(q.not) == 0 && len(q.or) == 0) {
+		q.needs = levelRow
+	}
+	for _, t := range q.tests {
+		q.needs = min(q.needs, ev.fields[t.field].kind.needs())
+	}
+	for _, n := range q.not {
+		q.needs = min(q.needs, n.needs)
+	}
+	for _, pair := range q.or {
+		q.needs = min(q.needs, pair[0].needs, pair[1].needs)
+	}
 	return q
+}
+
+func (k fieldKind) needs() dataLevel {
+	switch k {
+	case fieldColumn:
+		return levelRow
+	case fieldHeader:
+		return levelHeader
+	}
+	return levelBody
 }
 
 func compileFlag(f imap.Flag) flagTest {
@@ -245,7 +285,10 @@ func (ev *evaluator) eval(m *searchMsg) result {
 }
 
 func (ev *evaluator) match(q *query, m *searchMsg) result {
-	if !ev.matchCheap(q, m) {
+	if q.needs > m.level() {
+		return mayMatch
+	}
+	if q.cheap && !ev.matchCheap(q, m) {
 		return noMatch
 	}
 	res := isMatch
