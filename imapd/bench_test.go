@@ -107,6 +107,16 @@ func BenchmarkFetchEnvelope10k(b *testing.B) {
 	}
 }
 
+func BenchmarkFetchHeaderFields10k(b *testing.B) {
+	e := benchEnv(b)
+	r := e.raw(b, true)
+	r.roundTrip("s", "EXAMINE INBOX")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.roundTrip("f", "FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (From To Subject Date Message-ID)])")
+	}
+}
+
 func BenchmarkSearchSubject10k(b *testing.B) {
 	e := benchEnv(b)
 	r := e.raw(b, true)
