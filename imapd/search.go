@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"slices"
@@ -153,42 +152,4 @@ func (m *searchMsg) level() dataLevel {
 		return levelHeader
 	}
 	return levelRow
-}
-
-// forEachField calls fn with each field of a header block: its name, and
-// its value trimmed of white space, as pieces that together are the value
-// unfolded (RFC 5322 §2.2.3).
-func forEachField(h []byte, fn func(name []byte, value [][]byte)) {
-	var pieces [][]byte
-	for len(h) > 0 {
-		end := 0
-		for {
-			i := bytes.IndexByte(h[end:], '\n')
-			if i < 0 {
-				end = len(h)
-				break
-			}
-			end += i + 1
-			if end >= len(h) || (h[end] != ' ' && h[end] != '\t') {
-				break
-			}
-		}
-		line := h[:end]
-		h = h[end:]
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			continue
-		}
-		pieces = pieces[:0]
-		val := bytes.TrimSpace(line[colon+1:])
-		for {
-			i := bytes.Index(val, []byte("\r\n"))
-			if i < 0 {
-				break
-			}
-			pieces = append(pieces, val[:i])
-			val = val[i+2:]
-		}
-		fn(bytes.TrimSpace(line[:colon]), append(pieces, val))
-	}
 }

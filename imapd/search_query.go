@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strings"
@@ -442,18 +443,24 @@ func (ev *evaluator) scanHeader(m *searchMsg) {
 		f.gen = ev.gen
 	}
 	var buf [64]byte
-	forEachField(m.header, func(name []byte, value [][]byte) {
+	for name, raw := range mimeinfo.Fields(m.header) {
 		i, ok := ev.headerNames[string(foldName(buf[:0], name))]
-		if !ok {
-			return
+		if !ok || !hasColon(raw) {
+			continue
 		}
 		s := ev.fields[i].scan
 		s.Break()
-		s.Write("")
-		for _, piece := range value {
-			s.WriteBytes(piece)
-		}
-	})
+		s.Write(mimeinfo.FieldValue(raw))
+	}
+}
+
+// hasColon reports whether the first line of a field has a colon: a line
+// without one is not a field SEARCH HEADER can name.
+func hasColon(raw []byte) bool {
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		raw = raw[:i]
+	}
+	return bytes.IndexByte(raw, ':') >= 0
 }
 
 // scanText decodes the message once and scans its body text and, for

@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -200,54 +199,4 @@ func BenchmarkSearchSubjectBody10k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		r.roundTrip("f", "SEARCH OR BODY needle NOT SUBJECT needle SUBJECT needle")
 	}
-}
-
-// forEachField gives a field's value as pieces that, joined, are the value
-// with its line breaks removed and the white space around it trimmed.
-func FuzzForEachField(f *testing.F) {
-	f.Add([]byte("Subject: a\r\n b\r\nX-Empty:\r\n\r\nno colon\r\nX: \t y \r\n\t\r\n"))
-	f.Add([]byte(": x\r\nA:\r\n\r\n\r\nB: c\n d\r\n"))
-	f.Fuzz(func(t *testing.T, h []byte) {
-		var got []string
-		forEachField(h, func(name []byte, value [][]byte) {
-			got = append(got, string(name)+"\x00"+string(bytes.Join(value, nil)))
-		})
-		// The definition: fields as forEachField splits them, each value
-		// with CRLF removed, then trimmed.
-		var want []string
-		for _, line := range fieldLines(h) {
-			colon := bytes.IndexByte(line, ':')
-			if colon <= 0 {
-				continue
-			}
-			val := bytes.TrimSpace(bytes.ReplaceAll(line[colon+1:], []byte("\r\n"), nil))
-			want = append(want, string(bytes.TrimSpace(line[:colon]))+"\x00"+string(val))
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("got %q, want %q", got, want)
-		}
-	})
-}
-
-// fieldLines splits a header block into fields: a line and the lines
-// after it that begin with white space.
-func fieldLines(h []byte) [][]byte {
-	var out [][]byte
-	for len(h) > 0 {
-		end := bytes.IndexByte(h, '\n') + 1
-		if end == 0 {
-			end = len(h)
-		}
-		for end < len(h) && (h[end] == ' ' || h[end] == '\t') {
-			next := bytes.IndexByte(h[end:], '\n')
-			if next < 0 {
-				end = len(h)
-				break
-			}
-			end += next + 1
-		}
-		out = append(out, h[:end])
-		h = h[end:]
-	}
-	return out
 }

@@ -222,30 +222,6 @@ func (s *Scan) Write(text string) {
 	}
 }
 
-// WriteBytes is Write for a text in a byte slice.
-func (s *Scan) WriteBytes(text []byte) {
-	s.wrote()
-	root := &s.m.root
-	for i := 0; i < len(text) && s.left > 0; {
-		if s.state == 0 {
-			for i < len(text) && text[i] < utf8.RuneSelf && root[lowerASCII(text[i])] == 0 {
-				i++
-			}
-			if i == len(text) {
-				break
-			}
-		}
-		if c := text[i]; c < utf8.RuneSelf {
-			s.feed(lowerASCII(c))
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(text[i:])
-		i += n
-		s.feedRune(r)
-	}
-}
-
 // wrote notes that some text, maybe empty, was given: the empty pattern
 // occurs in it.
 func (s *Scan) wrote() {
