@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"postern/imapd/internal/mailboxmatch"
-	"postern/imapd/internal/wire"
+	"postern/mutf7"
 	"postern/storage"
 )
 
@@ -151,7 +151,7 @@ type listEntry struct {
 // decodePattern decodes modified UTF-7 in a pattern; the wildcards are
 // plain ASCII and survive it.
 func decodePattern(p string) (string, error) {
-	s, err := wire.DecodeUTF7(p)
+	s, err := mutf7.Decode(p)
 	if err != nil {
 		return "", bad("Mailbox pattern is not valid modified UTF-7")
 	}

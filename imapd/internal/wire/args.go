@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"postern/mutf7"
 )
 
 // Flag reads a flag: "\" atom (a system flag) or a keyword atom
@@ -207,7 +209,7 @@ func (p *Parser) Mailbox() (string, error) {
 
 // DecodeMailbox turns a wire mailbox name into UTF-8.
 func DecodeMailbox(s string) (string, error) {
-	name, err := DecodeUTF7(s)
+	name, err := mutf7.Decode(s)
 	if err != nil {
 		return "", &SyntaxError{Msg: "mailbox name is not valid modified UTF-7"}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"postern/mutf7"
 )
 
 const (
@@ -183,7 +185,7 @@ func (e *Encoder) AString(s string) *Encoder {
 }
 
 // Mailbox appends a mailbox name in modified UTF-7.
-func (e *Encoder) Mailbox(name string) *Encoder { return e.AString(EncodeUTF7(name)) }
+func (e *Encoder) Mailbox(name string) *Encoder { return e.AString(mutf7.Encode(name)) }
 
 // Literal appends b as a literal.
 func (e *Encoder) Literal(b []byte) *Encoder {

@@ -82,24 +82,6 @@ func FuzzArgs(f *testing.F) {
 		p.R.SkipCommand()
 	})
 }
-
-func FuzzUTF7(f *testing.F) {
-	f.Add("Entw&APw-rfe")
-	f.Add("&ZeVnLIqe-")
-	f.Fuzz(func(t *testing.T, s string) {
-		dec, err := DecodeUTF7(s)
-		if err != nil {
-			return
-		}
-		// Whatever decodes must encode back to something that decodes
-		// to the same name.
-		again, err := DecodeUTF7(EncodeUTF7(dec))
-		if err != nil || again != dec {
-			t.Fatalf("round trip of %q: %q %v", dec, again, err)
-		}
-	})
-}
-
 // countKeys counts the search keys of c as the parser does: flags, dates,
 // sizes, sets and strings each one, NOT and OR one besides their operands.
 func countKeys(c *imap.SearchCriteria) int {

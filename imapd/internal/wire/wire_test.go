@@ -163,29 +163,6 @@ func TestDateTime(t *testing.T) {
 	}
 }
 
-func TestUTF7(t *testing.T) {
-	for utf8, enc := range map[string]string{
-		"INBOX":    "INBOX",
-		"a&b":      "a&-b",
-		"Entwürfe": "Entw&APw-rfe",
-		"日本語":      "&ZeVnLIqe-",
-		"x/Ä/&":    "x/&AMQ-/&-",
-		"😀":        "&2D3eAA-",
-	} {
-		if got := EncodeUTF7(utf8); got != enc {
-			t.Errorf("Encode(%q) = %q, want %q", utf8, got, enc)
-		}
-		if got, err := DecodeUTF7(enc); err != nil || got != utf8 {
-			t.Errorf("Decode(%q) = %q %v", enc, got, err)
-		}
-	}
-	for _, bad := range []string{"&", "&Jjo", "&AGE-", "&Jj!-", "&2D0-"} {
-		if _, err := DecodeUTF7(bad); err == nil {
-			t.Errorf("Decode(%q) accepted", bad)
-		}
-	}
-}
-
 func TestFetchItems(t *testing.T) {
 	p := parser("(FLAGS UID BODY.PEEK[HEADER.FIELDS (From \"Subject\")]<0.100> BODY[1.2.MIME] RFC822.SIZE BODY BODYSTRUCTURE BODY[])")
 	req, err := p.FetchItems()

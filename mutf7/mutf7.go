@@ -1,4 +1,7 @@
-package wire
+// Package mutf7 encodes and decodes mailbox names in the modified UTF-7 of
+// RFC 3501 §5.1.3, as IMAP sends them and as Maildir++ folders name their
+// directories.
+package mutf7
 
 import (
 	"errors"
@@ -7,13 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// Modified UTF-7 for mailbox names, RFC 3501 §5.1.3: printable US-ASCII
-// stands for itself, "&" is "&-", anything else is "&" + modified base64
-// (with "," for "/") of UTF-16BE + "-".
+// Printable US-ASCII stands for itself, "&" is "&-", anything else is "&" +
+// modified base64 (with "," for "/") of UTF-16BE + "-".
 
 const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
 
-var errUTF7 = errors.New("invalid modified UTF-7")
+// ErrInvalid is returned for a name that is not valid modified UTF-7.
+var ErrInvalid = errors.New("invalid modified UTF-7")
 
 func b64val(c byte) int {
 	switch {
@@ -31,8 +34,9 @@ func b64val(c byte) int {
 	return -1
 }
 
-// DecodeUTF7 decodes a modified UTF-7 mailbox name to UTF-8.
-func DecodeUTF7(s string) (string, error) {
+// Decode decodes a modified UTF-7 mailbox name to UTF-8. A name that is
+// already UTF-8 (8-bit, no "&") is accepted as it is.
+func Decode(s string) (string, error) {
 	if strings.IndexByte(s, '&') < 0 {
 		for i := 0; i < len(s); i++ {
 			if s[i] < 0x20 || s[i] > 0x7e {
@@ -46,7 +50,7 @@ func DecodeUTF7(s string) (string, error) {
 		c := s[i]
 		if c != '&' {
 			if c < 0x20 || c > 0x7e {
-				return "", errUTF7
+				return "", ErrInvalid
 			}
 			sb.WriteByte(c)
 			i++
@@ -54,7 +58,7 @@ func DecodeUTF7(s string) (string, error) {
 		}
 		j := strings.IndexByte(s[i+1:], '-')
 		if j < 0 {
-			return "", errUTF7
+			return "", ErrInvalid
 		}
 		enc := s[i+1 : i+1+j]
 		i += j + 2
@@ -67,7 +71,7 @@ func DecodeUTF7(s string) (string, error) {
 		for k := 0; k < len(enc); k++ {
 			v := b64val(enc[k])
 			if v < 0 {
-				return "", errUTF7
+				return "", ErrInvalid
 			}
 			bits = bits<<6 | uint32(v)
 			nbits += 6
@@ -80,15 +84,15 @@ func DecodeUTF7(s string) (string, error) {
 		// Leftover bits must be zero padding of less than 6 bits
 		// (RFC 2152 rules, as RFC 3501 requires).
 		if nbits >= 6 || bits != 0 || len(units) == 0 {
-			return "", errUTF7
+			return "", ErrInvalid
 		}
 		for _, r := range utf16.Decode(units) {
 			if r == utf8.RuneError {
-				return "", errUTF7
+				return "", ErrInvalid
 			}
 			if r >= 0x20 && r <= 0x7e {
 				// Printable ASCII must not be encoded.
-				return "", errUTF7
+				return "", ErrInvalid
 			}
 			sb.WriteRune(r)
 		}
@@ -99,18 +103,18 @@ func DecodeUTF7(s string) (string, error) {
 // decode8bit accepts a raw UTF-8 name, as sent by UTF8=ACCEPT-style clients.
 func decode8bit(s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", errUTF7
+		return "", ErrInvalid
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
-			return "", errUTF7
+			return "", ErrInvalid
 		}
 	}
 	return s, nil
 }
 
-// EncodeUTF7 encodes a UTF-8 mailbox name in modified UTF-7.
-func EncodeUTF7(s string) string {
+// Encode encodes a UTF-8 mailbox name in modified UTF-7.
+func Encode(s string) string {
 	simple := true
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e || s[i] == '&' {
