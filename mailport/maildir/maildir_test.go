@@ -327,3 +327,6 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("INBOX dovecot-keywords: %q", kw)
 	}
 }
+
+// normalize sorts flag names as mailport.NormalizeFlags does.
+func normalize(flags []string) []string { return mailport.NormalizeFlags(flags) }
