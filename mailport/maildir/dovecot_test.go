@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"postern/internal/testkit/dovecot"
 )
@@ -25,14 +24,7 @@ type dovecotMessage struct {
 // keywords, over IMAP APPEND and STORE, then reads the Maildir it wrote.
 func TestDovecotMaildir(t *testing.T) {
 	srv := dovecot.Start(t, dovecot.Options{})
-	c, err := imapclient.DialTLS(srv.IMAPSAddr, &imapclient.Options{TLSConfig: srv.TLSConfig})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, srv.Logs())
-	}
-	defer c.Close()
-	if err := c.Login(srv.User, srv.Password).Wait(); err != nil {
-		t.Fatalf("%v\n%s", err, srv.Logs())
-	}
+	c := srv.Dial(t)
 	date := time.Date(2019, 6, 7, 8, 9, 10, 0, time.UTC)
 	msgs := []dovecotMessage{
 		{"INBOX", []imap.Flag{imap.FlagSeen, "$Forwarded", "work"}, date, "Subject: one\r\n\r\nFrom here on\r\nbody\r\n"},
@@ -48,7 +40,7 @@ func TestDovecotMaildir(t *testing.T) {
 		}
 	}
 	for _, m := range msgs {
-		appendMessage(t, c, m)
+		dovecot.Append(t, c, m.mailbox, m.flags, m.date, m.body)
 	}
 	// A flag change renames the file in cur/: the base, and so the key, stays.
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
@@ -103,19 +95,5 @@ func TestDovecotMaildir(t *testing.T) {
 	}
 	if !slices.Equal(inbox, []string{"Subject: one", "Subject: two", "Subject: three"}) {
 		t.Fatalf("INBOX order %q", inbox)
-	}
-}
-
-func appendMessage(t *testing.T, c *imapclient.Client, m dovecotMessage) {
-	t.Helper()
-	cmd := c.Append(m.mailbox, int64(len(m.body)), &imap.AppendOptions{Flags: m.flags, Time: m.date})
-	if _, err := cmd.Write([]byte(m.body)); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		t.Fatalf("APPEND to %s: %v", m.mailbox, err)
 	}
 }
