@@ -1,12 +1,15 @@
 package imapsrc
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -389,4 +392,32 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("Next after cancel: %v", err)
 	}
 	s.Close()
+}
+
+// TestLargeMessageStreamed reads a 20 MB message from Dovecot and checks
+// that reading it allocates a small, fixed amount: the body streams from
+// the connection.
+func TestLargeMessageStreamed(t *testing.T) {
+	body := "Subject: huge\r\n\r\n" + strings.Repeat(strings.Repeat("h", 78)+"\r\n", 20<<20/80)
+	srv := startDovecot(t, []seed{{"INBOX", nil, body}})
+	s := open(t, srv, "imaps://"+srv.User+"@"+srv.IMAPSAddr, Options{})
+	m, err := s.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, m.Body, make([]byte, 32<<10))
+	runtime.ReadMemStats(&after)
+	if err != nil || n != int64(len(body)) || n != m.Size {
+		t.Fatalf("read %d of %d (Size %d): %v", n, len(body), m.Size, err)
+	}
+	if want := sha256.Sum256([]byte(body)); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatal("the body read back different")
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Fatalf("reading a 20 MB body allocated %d MB", alloc>>20)
+	}
 }

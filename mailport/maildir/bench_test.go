@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -45,4 +47,49 @@ func BenchmarkRead(b *testing.B) {
 		src.Close()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkMemory200k reads a Maildir of 200,000 messages of 1 KB and
+// reports the largest heap seen while reading and the process's peak RSS:
+// the source's share of the 200 MiB an import of that size may use.
+func BenchmarkMemory200k(b *testing.B) {
+	const n = 200000
+	root := b.TempDir()
+	mkMaildir(b, root)
+	body := []byte(strings.Repeat(strings.Repeat("y", 62)+"\r\n", 16))
+	for i := range n {
+		name := fmt.Sprintf("%d.M%dP1.host,S=%d:2,S", 1600000000+i, i, len(body))
+		if err := os.WriteFile(filepath.Join(root, "cur", name), body, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for b.Loop() {
+		runtime.GC()
+		var peak uint64
+		src, err := Open(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			m, err := src.Next(context.Background())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.CopyBuffer(io.Discard, m.Body, buf)
+			if i%10000 == 0 {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+		src.Close()
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b.ReportMetric(float64(ru.Maxrss)/1024, "maxrss-MiB")
 }

@@ -330,3 +330,38 @@ func TestExportRoundTrip(t *testing.T) {
 
 // normalize sorts flag names as mailport.NormalizeFlags does.
 func normalize(flags []string) []string { return mailport.NormalizeFlags(flags) }
+
+// TestExportHostileNames: whatever a mailbox is called, its folder is a
+// directory directly under the export, and reads back under that name.
+func TestExportHostileNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "export")
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"../../etc", "..", ".", "a/../../b", "~root", `x\2ey`, "tmp", "cur"}
+	for _, n := range names {
+		if err := w.Mkdir(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []string{"", "a//b", "/a", "a/"} {
+		if err := w.Mkdir(bad); err == nil {
+			t.Errorf("Mkdir(%q) accepted", bad)
+		}
+	}
+	w.Close()
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	if len(ents) != 1 {
+		t.Fatalf("the export wrote beside itself: %v", ents)
+	}
+	src, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	boxes, _ := src.Mailboxes(context.Background())
+	if want := append([]string{"INBOX"}, names...); !slices.Equal(slices.Sorted(slices.Values(boxes)), slices.Sorted(slices.Values(want))) {
+		t.Fatalf("mailboxes %q, want %q", boxes, want)
+	}
+}

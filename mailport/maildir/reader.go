@@ -230,7 +230,11 @@ func (s *Source) Next(ctx context.Context) (*mailport.Message, error) {
 			continue
 		}
 		f := s.cur.f
-		path := filepath.Join(f.dir, e.sub, e.name)
+		sub := "new"
+		if e.cur {
+			sub = "cur"
+		}
+		path := filepath.Join(f.dir, sub, e.name)
 		fi, err := os.Lstat(path)
 		if err != nil {
 			return nil, &mailport.Problem{Path: path, Mailbox: f.mailbox, Err: fmt.Errorf("gone while importing (another program moved it?): %w", err)}

@@ -63,6 +63,11 @@ func (w *Writer) folder(mailbox string) (*wfolder, error) {
 	if f := w.folders[mailbox]; f != nil {
 		return f, nil
 	}
+	for _, l := range strings.Split(mailbox, mailport.Delimiter) {
+		if l == "" {
+			return nil, fmt.Errorf("export: mailbox name %q has an empty level", mailbox)
+		}
+	}
 	dir := w.root
 	if d := FolderDir(mailbox); d != "" {
 		dir = filepath.Join(w.root, d)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -156,4 +157,48 @@ func BenchmarkMboxLargeMessage(b *testing.B) {
 		}
 		src.Close()
 	}
+}
+
+// BenchmarkMemory200k reads an mbox of 200,000 messages of 1 KB and reports
+// the largest heap seen while reading and the process's peak RSS.
+func BenchmarkMemory200k(b *testing.B) {
+	const n = 200000
+	path := filepath.Join(b.TempDir(), "big.mbox")
+	f, _ := os.Create(path)
+	w := bufio.NewWriter(f)
+	body := strings.Repeat(strings.Repeat("y", 63)+"\n", 15)
+	for i := range n {
+		fmt.Fprintf(w, "From a@b Mon Jan  2 15:04:05 2006\nStatus: RO\nSubject: %d\n\n%s\n", i, body)
+	}
+	w.Flush()
+	f.Close()
+	buf := make([]byte, 32<<10)
+	for b.Loop() {
+		runtime.GC()
+		var peak uint64
+		src, err := Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			m, err := src.Next(context.Background())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.CopyBuffer(io.Discard, m.Body, buf)
+			if i%10000 == 0 {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+		src.Close()
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b.ReportMetric(float64(ru.Maxrss)/1024, "maxrss-MiB")
 }
