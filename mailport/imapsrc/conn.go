@@ -149,12 +149,7 @@ func (s *Source) list() ([]remoteMailbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("LIST: %w", err)
 	}
-	var out []remoteMailbox
-	for _, l := range lists {
-		if name := mailboxName(l, prefix); name != "" {
-			out = append(out, remoteMailbox{name: l.Mailbox, mailbox: name})
-		}
-	}
+	out := mapNames(lists, prefix)
 	if s.remote.Mailbox != "" && len(out) == 0 {
 		return nil, fmt.Errorf("no mailbox %q on %s", s.remote.Mailbox, s.remote.Addr)
 	}
@@ -168,4 +163,69 @@ func (s *Source) list() ([]remoteMailbox, error) {
 		return strings.Compare(a.name, b.name)
 	})
 	return out, nil
+}
+
+// mapNames maps the server's mailboxes to Postern's names (see the package
+// documentation). A mailbox renamed for its special use takes its children
+// along: "Sent Items/2019" becomes Sent/2019.
+func mapNames(lists []*imap.ListData, prefix string) []remoteMailbox {
+	var out []remoteMailbox
+	renamed := map[string]string{} // plain name → special-use name
+	for _, l := range lists {
+		name, plain := mailboxName(l, prefix)
+		if name != "" && name != plain {
+			renamed[plain] = name
+		}
+	}
+	for _, l := range lists {
+		name, plain := mailboxName(l, prefix)
+		if name == "" {
+			continue
+		}
+		if name == plain {
+			// The longest renamed ancestor, if any.
+			for p := plain; ; {
+				i := strings.LastIndex(p, mailport.Delimiter)
+				if i < 0 {
+					break
+				}
+				p = p[:i]
+				if r, ok := renamed[p]; ok {
+					name = r + plain[len(p):]
+					break
+				}
+			}
+		}
+		out = append(out, remoteMailbox{name: l.Mailbox, mailbox: name})
+	}
+	return out
+}
+
+// mailboxName maps a server's mailbox to Postern's name, "" to leave it
+// out; plain is the name its levels give, without its special use.
+func mailboxName(l *imap.ListData, prefix string) (name, plain string) {
+	for _, a := range l.Attrs {
+		switch strings.ToLower(string(a)) {
+		case `\noselect`, `\nonexistent`, `\all`, `\flagged`, `\important`:
+			return "", ""
+		}
+	}
+	if strings.EqualFold(l.Mailbox, "INBOX") {
+		return mailport.Inbox, mailport.Inbox
+	}
+	n := l.Mailbox
+	if prefix != "" && len(n) > len(prefix) && strings.EqualFold(n[:len(prefix)], prefix) {
+		n = n[len(prefix):]
+	}
+	if l.Delim == 0 {
+		plain = mailport.Name(n)
+	} else {
+		plain = mailport.Name(strings.Split(n, string(l.Delim))...)
+	}
+	for _, a := range l.Attrs {
+		if sn := mailport.SpecialUseName(string(a)); sn != "" {
+			return sn, plain
+		}
+	}
+	return plain, plain
 }
