@@ -83,6 +83,10 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+		// The slots are reused by the next batch; until then they would
+		// keep the answered requests alive, and with them every message
+		// body they carried.
+		clear(batch)
 	}
 }
 
