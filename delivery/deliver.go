@@ -77,7 +77,7 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 	}
 	env.Trace.UTF8 = env.UTF8
 	received := env.Trace.Received(env.Recipients)
-	returnPath := ReturnPath(env.From)
+	returnPath := ReturnPath(env.From, env.UTF8)
 	head := returnPath + received
 	limit := int64(0)
 	if maxBytes > 0 {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Trace is what the Received header records about one SMTP transaction
@@ -52,79 +54,160 @@ func NewID() string {
 // the header: the line must stay under RFC 5322's 998 octets.
 const maxHeloInHeader = 200
 
+// foldAt is the line length RFC 5322 §2.1.1 recommends (78 octets before
+// the CRLF): the trace fields are folded there wherever a line can break.
+// What cannot be broken (a host name, an address) is bounded, so that no
+// line passes the 998-octet limit.
+const foldAt = 78
+
+// maxPath is the longest reverse- or forward-path, angle brackets included
+// (RFC 5321 §4.5.3.1.3). A longer "address" is no path, and is not written
+// into a header as one.
+const maxPath = 256
+
+// maxHostInHeader bounds this server's own name in the header: a domain
+// name has at most 253 octets (RFC 1035 §2.3.4).
+const maxHostInHeader = 253
+
 // Received formats the Received header field, folded, ending in CRLF. rcpt is
-// named in the FOR clause when there is exactly one; with more, naming one
-// would disclose it to the others (RFC 5321 §7.2).
+// named in the FOR clause when there is exactly one and it can be written as
+// a path (see pathText); with more, naming one would disclose it to the
+// others (RFC 5321 §7.2).
 func (t Trace) Received(rcpts []string) string {
-	var b strings.Builder
-	b.WriteString("Received: from ")
+	f := &folder{}
+	f.b.WriteString("Received:")
+	f.line = len("Received:")
+	f.word("from")
 	ip := addressLiteral(t.RemoteIP)
 	helo := t.Helo
 	if isDomain(helo) || isAddressLiteral(helo) {
-		b.WriteString(helo)
-		b.WriteString(" (")
-		b.WriteString(ip)
-		b.WriteString(")")
+		f.word(helo)
+		f.word("(" + ip + ")")
 	} else {
 		// RFC 5321 §4.4 TCP-info: the address literal stands in for a
 		// greeting that is not a name, which is kept in a comment.
-		b.WriteString(ip)
+		f.word(ip)
 		if helo != "" {
-			b.WriteString(" (helo=")
-			b.WriteString(commentText(helo, maxHeloInHeader))
-			b.WriteString(")")
+			f.word("(helo=" + commentText(helo, maxHeloInHeader) + ")")
 		}
 	}
-	b.WriteString("\r\n\tby ")
-	b.WriteString(t.By)
-	b.WriteString(" (Postern) with ")
-	b.WriteString(t.Protocol())
+	f.newLine()
+	f.words("by " + commentText(t.By, maxHostInHeader) + " (Postern) with " + t.Protocol())
 	if t.TLS != nil {
-		b.WriteString("\r\n\t(")
-		b.WriteString(tls.VersionName(t.TLS.Version))
-		b.WriteString(" cipher ")
-		b.WriteString(tls.CipherSuiteName(t.TLS.CipherSuite))
-		b.WriteString(")")
+		f.newLine()
+		f.words("(" + tls.VersionName(t.TLS.Version) + " cipher " + tls.CipherSuiteName(t.TLS.CipherSuite) + ")")
 	}
 	if t.AuthUser != "" {
-		b.WriteString("\r\n\t(authenticated user ")
-		b.WriteString(commentText(t.AuthUser, 256))
-		b.WriteString(")")
+		f.newLine()
+		f.words("(authenticated user " + commentText(t.AuthUser, maxPath) + ")")
 	}
 	if t.ID != "" {
-		b.WriteString("\r\n\tid ")
-		b.WriteString(t.ID)
+		f.newLine()
+		f.words("id " + commentText(t.ID, 64))
 	}
 	if len(rcpts) == 1 && !strings.ContainsAny(rcpts[0], "<>") {
-		b.WriteString("\r\n\tfor <")
-		b.WriteString(quoteAddress(noControls(rcpts[0])))
-		b.WriteString(">")
+		if p, ok := pathText(rcpts[0], t.UTF8); ok {
+			f.newLine()
+			f.word("for <" + p + ">")
+		}
 	}
 	when := t.Time
 	if when.IsZero() {
 		when = time.Now()
 	}
-	b.WriteString(";\r\n\t")
-	b.WriteString(when.Format("Mon, 2 Jan 2006 15:04:05 -0700"))
-	b.WriteString("\r\n")
-	return b.String()
+	f.b.WriteString(";")
+	f.newLine()
+	f.words(when.Format("Mon, 2 Jan 2006 15:04:05 -0700"))
+	f.b.WriteString("\r\n")
+	return f.b.String()
+}
+
+// folder writes a header field word by word, folding (RFC 5322 §2.2.3) with
+// CRLF and a tab before a word that would take the line past foldAt.
+type folder struct {
+	b     strings.Builder
+	line  int  // octets on the current line
+	fresh bool // nothing written yet on this continuation line
+}
+
+func (f *folder) word(w string) {
+	switch {
+	case f.fresh:
+	case f.line+1+len(w) > foldAt:
+		f.b.WriteString("\r\n\t")
+		f.line = 1
+	default:
+		f.b.WriteByte(' ')
+		f.line++
+	}
+	f.fresh = false
+	f.b.WriteString(w)
+	f.line += len(w)
+}
+
+// words writes the space-separated words of s.
+func (f *folder) words(s string) {
+	for _, w := range strings.Fields(s) {
+		f.word(w)
+	}
+}
+
+// newLine starts a continuation line, so that each clause of the field
+// begins a line of its own.
+func (f *folder) newLine() {
+	f.b.WriteString("\r\n\t")
+	f.line = 1
+	f.fresh = true
 }
 
 // ReturnPath formats the Return-Path header field that final delivery adds
-// (RFC 5321 §4.4, RFC 5322 §3.6.7), ending in CRLF. from "" is <>.
-func ReturnPath(from string) string {
-	return "Return-Path: <" + quoteAddress(noControls(from)) + ">\r\n"
+// (RFC 5321 §4.4, RFC 5322 §3.6.7), ending in CRLF. from "" is <>. A sender
+// that cannot be written as a path (see pathText) is written with what may
+// not stand in a header replaced by "?", and cut at 256 octets, so that the
+// field stays one well-formed line whatever it was given. (SMTP refuses
+// such senders at MAIL already.)
+func ReturnPath(from string, allowUTF8 bool) string {
+	p, ok := pathText(from, allowUTF8)
+	if !ok {
+		p = quoteAddress(headerSafe(from, allowUTF8, maxPath-4))
+	}
+	return "Return-Path: <" + p + ">\r\n"
 }
 
-// noControls replaces control characters, so that no address can break out
-// of its header line.
-func noControls(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
+// pathText returns addr as a header writes it (the local part quoted when
+// it is not a dot-atom), and whether it can be written: at most maxPath
+// octets with its angle brackets, printable ASCII, and under SMTPUTF8
+// printable UTF-8 too (RFC 6532 §3.2); never invalid UTF-8.
+func pathText(addr string, allowUTF8 bool) (string, bool) {
+	p := quoteAddress(addr)
+	if len(p)+2 > maxPath || headerSafe(p, allowUTF8, len(p)) != p {
+		return "", false
+	}
+	return p, true
+}
+
+// headerSafe replaces what may not stand in a header field by "?": control
+// characters, invalid UTF-8, and any non-ASCII unless allowUTF8 (and then
+// only printable characters pass). The result has at most max octets.
+func headerSafe(s string, allowUTF8 bool, max int) string {
+	var b strings.Builder
+	for i, r := range s {
+		ok := r >= ' ' && r < 0x7f
+		if r >= 0x80 && allowUTF8 && unicode.IsPrint(r) {
+			// Invalid UTF-8 reads as a RuneError one octet wide; a real
+			// U+FFFD takes three.
+			_, w := utf8.DecodeRuneInString(s[i:])
+			ok = r != utf8.RuneError || w == 3
 		}
-		return r
-	}, s)
+		if !ok {
+			r = '?'
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // QuoteAddress re-quotes the local part when it is not a dot-atom; go-smtp

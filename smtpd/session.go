@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 
@@ -107,7 +108,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return s.refuse(errNestedMail)
 	}
 	s.resetLocked()
-	if hasControl(from) {
+	if badPath(from) {
 		return s.refuse(errBadSender)
 	}
 	if s.srv.submission {
@@ -153,7 +154,7 @@ func (s *session) checkOwner(from string) error {
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if hasControl(to) || !validDomain(to) {
+	if badPath(to) || !validDomain(to) {
 		return s.refuse(errBadRcpt)
 	}
 	rcpt := delivery.Recipient{Address: to}
@@ -277,10 +278,16 @@ func (s *Server) draining() bool {
 	return s.shutdown
 }
 
-// hasControl reports control characters, which no address may carry into a
-// header line.
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0
+// maxPath is the longest reverse- or forward-path, angle brackets included
+// (RFC 5321 §4.5.3.1.3).
+const maxPath = 256
+
+// badPath reports an address that cannot be a path, nor be written into the
+// Return-Path and Received fields: control characters, invalid UTF-8 (RFC
+// 6531 §3.3 allows UTF-8, not arbitrary octets), or longer than maxPath.
+func badPath(addr string) bool {
+	return len(addr)+2 > maxPath || !utf8.ValidString(addr) ||
+		strings.IndexFunc(addr, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0
 }
 
 // validDomain reports whether addr's domain is a Domain or an
