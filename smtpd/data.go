@@ -56,7 +56,14 @@ func (s *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
 	defer cancel()
 	start := time.Now()
-	d, err := s.srv.router.Deliver(ctx, &strictLines{r: r}, env, 0)
+	// The size limit counts the octets the client sends, as RFC 1870 §5
+	// defines a message's size: after dot-unstuffing, without the final
+	// dot, with every CRLF. The Return-Path and Received fields added here
+	// are not the client's to count (Deliver leaves them out), and nothing
+	// else changes the size on the way to the store: strictLines refuses
+	// the bare CR or LF that storing would normalise to CRLF. So a message
+	// of exactly the limit is taken, one octet more is not.
+	d, err := s.srv.router.Deliver(ctx, &strictLines{r: r}, env, s.srv.cfg.MaxMessageBytes)
 	if err != nil {
 		return s.dataError(d.ID, env, err)
 	}
@@ -90,7 +97,7 @@ func (s *session) dataError(id string, env *delivery.Envelope, err error) error 
 		return errBareNewline
 	case errors.Is(err, smtp.ErrDataTooLarge), errors.Is(err, storage.ErrTooBig):
 		s.srv.log.Info("message refused: too big", "id", id, "remote", s.remote.String(), "from", env.From)
-		return errTooBig
+		return errSizeExceeded(s.srv.cfg.MaxMessageBytes)
 	case errors.Is(err, smtp.ErrTooLongLine):
 		// go-smtp cannot resynchronise after an over-long line: the rest
 		// of the line would be read as commands.

@@ -55,12 +55,32 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// largeMessage streams a message of exactly size octets from `from` to
+// `to`; seed makes its content unique.
+func largeMessage(from, to string, size, seed int) (io.Reader, error) {
+	head := fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: large %d\r\nMessage-ID: <large.%d@remote.test>\r\n\r\n", from, to, seed, seed)
+	if size < len(head)+2 {
+		return nil, fmt.Errorf("size %d is smaller than the header", size)
+	}
+	return io.MultiReader(strings.NewReader(head), newBodyReader(size-len(head), seed)), nil
+}
+
+// sentLarge is largeMessage as a string, for small sizes.
+func sentLarge(from, to string, size, seed int) string {
+	r, err := largeMessage(from, to, size, seed)
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(r)
+	return string(b)
+}
+
 // sendLarge sends one message of exactly size octets (as the client sends
 // it, before the server adds its trace fields) through c.
 func sendLarge(c *smtp.Client, from, to string, size, seed int) error {
-	head := fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: large %d\r\nMessage-ID: <large.%d@remote.test>\r\n\r\n", from, to, seed, seed)
-	if size < len(head)+2 {
-		return fmt.Errorf("size %d is smaller than the header", size)
+	msg, err := largeMessage(from, to, size, seed)
+	if err != nil {
+		return err
 	}
 	if err := c.Mail(from, nil); err != nil {
 		return fmt.Errorf("MAIL: %w", err)
@@ -72,7 +92,7 @@ func sendLarge(c *smtp.Client, from, to string, size, seed int) error {
 	if err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := io.Copy(w, io.MultiReader(strings.NewReader(head), newBodyReader(size-len(head), seed))); err != nil {
+	if _, err := io.Copy(w, msg); err != nil {
 		w.Close()
 		return err
 	}

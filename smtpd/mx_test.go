@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -40,8 +41,10 @@ func TestMXDeliversToAccount(t *testing.T) {
 			t.Errorf("MX does not offer %s", ext)
 		}
 	}
-	if size, ok := c.MaxMessageSize(); !ok || size != 1<<20 {
-		t.Errorf("SIZE = %d, %v; want %d", size, ok, 1<<20)
+	// SIZE without a number (see newServer): the limit is enforced at MAIL
+	// and DATA, exactly.
+	if ok, param := c.Extension("SIZE"); !ok || param != "" {
+		t.Errorf("SIZE %q, %v; want SIZE without a number", param, ok)
 	}
 	msg := testMessage("mx delivery")
 	resp, err := send(c, "sender@remote.test", []string{"Alice@Example.TEST"}, msg)
@@ -232,30 +235,49 @@ func TestMXStoreFailureStoresNothing(t *testing.T) {
 }
 
 func TestMXSizeLimit(t *testing.T) {
-	e := startEnv(t, func(c *Config) { c.MaxMessageBytes = 4096 })
+	const limit = 4096
+	e := startEnv(t, func(c *Config) { c.MaxMessageBytes = limit })
 	alice := e.addUser(t, "alice@example.test", "pw")
 	c := dial(t, e.mxAddr)
-	// Declared too big in MAIL.
-	wantCode(t, c.Mail("x@remote.test", &smtp.MailOptions{Size: 5000}), 552, smtp.EnhancedCode{5, 3, 4})
-	// Sent too big in DATA.
-	big := testMessage("big") + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 100)
-	_, err := send(c, "x@remote.test", []string{"alice@example.test"}, big)
-	wantCode(t, err, 552, smtp.EnhancedCode{5, 3, 4})
-	// The connection survives and a message just under the limit gets
-	// through: the limit counts what the client sends, not the added
-	// headers. (go-smtp's DATA reader refuses a message of exactly the
-	// limit, hence 4095.)
-	msg := testMessage("fits")
-	for len(msg)+80 <= 4095 {
-		msg += strings.Repeat("y", 78) + "\r\n"
+	// Declared too big in MAIL (RFC 1870 §6.1); exactly the limit is fine.
+	wantCode(t, c.Mail("x@remote.test", &smtp.MailOptions{Size: limit + 1}), 552, smtp.EnhancedCode{5, 3, 4})
+	if err := c.Mail("x@remote.test", &smtp.MailOptions{Size: limit}); err != nil {
+		t.Fatalf("MAIL SIZE=%d: %v", limit, err)
 	}
-	msg += strings.Repeat("z", 4095-len(msg)-2) + "\r\n"
-	if _, err := send(c, "x@remote.test", []string{"alice@example.test"}, msg); err != nil {
+	if err := c.Reset(); err != nil {
 		t.Fatal(err)
+	}
+	// Sent too big in DATA: one octet over the limit. The connection
+	// survives.
+	err := sendLarge(c, "x@remote.test", "alice@example.test", limit+1, 1)
+	wantCode(t, err, 552, smtp.EnhancedCode{5, 3, 4})
+	// A message of exactly the limit gets through (RFC 1870 §4): the limit
+	// counts what the client sends, not the header fields the server adds.
+	if err := sendLarge(c, "x@remote.test", "alice@example.test", limit, 2); err != nil {
+		t.Fatalf("message of exactly %d octets: %v", limit, err)
 	}
 	msgs := inbox(t, e.st, alice)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages stored, want 1", len(msgs))
 	}
-	splitTrace(t, msgs[0].Raw, "x@remote.test", msg)
+	splitTrace(t, msgs[0].Raw, "x@remote.test", sentLarge("x@remote.test", "alice@example.test", limit, 2))
+
+	// BDAT (RFC 3030) counts the same way.
+	rc := dialRaw(t, e.mxAddr)
+	for i, size := range []int{limit + 1, limit} {
+		msg := sentLarge("x@remote.test", "alice@example.test", size, 10+i)
+		rc.send("EHLO raw.test\r\nMAIL FROM:<x@remote.test>\r\nRCPT TO:<alice@example.test>\r\n")
+		rc.expect("250 ")
+		rc.expect("250 ")
+		rc.expect("250 ")
+		rc.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg))
+		if size > limit {
+			rc.expect("552 5.3.4")
+		} else {
+			rc.expect("250 ")
+		}
+	}
+	if n := len(inbox(t, e.st, alice)); n != 2 {
+		t.Fatalf("%d messages stored, want 2", n)
+	}
 }

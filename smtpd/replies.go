@@ -1,6 +1,10 @@
 package smtpd
 
-import "github.com/emersion/go-smtp"
+import (
+	"strconv"
+
+	"github.com/emersion/go-smtp"
+)
 
 // reply builds an SMTP error reply. Every reply text here is meant for the
 // client: it never carries internal error text.
@@ -35,7 +39,12 @@ var (
 	errStoreFailed  = reply(451, 4, 3, 0, "Cannot store the message now; nothing was delivered, try again later")
 	errReadFailed   = reply(451, 4, 4, 2, "Connection problem while reading the message; nothing was delivered")
 	errBareNewline  = reply(550, 5, 6, 0, "Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 §2.3.8)")
-	errTooBig       = smtp.ErrDataTooLarge // 552 5.3.4
 	errLongLine     = reply(554, 5, 6, 0, "Message has a line longer than the server accepts; closing")
 	errShuttingDown = reply(421, 4, 3, 2, "Server shutting down; try again later")
 )
+
+// errSizeExceeded refuses a message, declared or sent, over the size limit
+// (RFC 1870 §6.1, RFC 3463 X.3.4).
+func errSizeExceeded(limit int64) *smtp.SMTPError {
+	return reply(552, 5, 3, 4, "Message size exceeds the fixed maximum of "+strconv.FormatInt(limit, 10)+" octets")
+}

@@ -113,7 +113,17 @@ func newServer(cfg Config, submission bool) *Server {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
 	srv.TLSConfig = cfg.TLS
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	// The size limit is enforced here (session.Mail and session.Data), not
+	// by go-smtp: its DATA reader refuses a message of exactly
+	// MaxMessageBytes, because it stops at the limit before it can see the
+	// terminating dot. A limit advertised as "SIZE n" must take a message
+	// of n octets (RFC 1870 §4), and go-smtp advertises exactly the value
+	// its reader enforces, so the limit cannot be given to go-smtp at all.
+	// With MaxMessageBytes 0 go-smtp advertises SIZE without a number and
+	// passes the SIZE parameter of MAIL on; session.Mail refuses a
+	// declared size over the limit (RFC 1870 §6.1) and Data an actual one
+	// (RFC 5321 §4.5.3.1.10: 552).
+	srv.MaxMessageBytes = 0
 	srv.MaxRecipients = cfg.MaxRecipients
 	srv.MaxLineLength = cfg.MaxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout

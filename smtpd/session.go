@@ -125,6 +125,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			}
 		}
 	}
+	if lim := s.srv.cfg.MaxMessageBytes; lim > 0 && opts != nil && opts.Size > lim {
+		// RFC 1870 §6.1: a declared size over the fixed maximum.
+		return errSizeExceeded(lim)
+	}
 	s.from, s.haveFrom = from, true
 	if opts != nil {
 		s.mailOpts = *opts
