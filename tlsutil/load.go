@@ -19,33 +19,30 @@ const (
 	GeneratedKeyFile  = "tls-key.pem"
 )
 
-// Load returns a server TLS configuration (TLS 1.2 or later).
-//
-// With certFile and keyFile set it loads that PEM pair. With both empty it
-// uses a self-signed ECDSA P-256 certificate kept in dataDir, generating it
-// on first start (see generate for what it names). Errors begin with the
-// config keys they concern, e.g. "[tls] cert: open /x: no such file or
-// directory".
+// Load returns the server TLS configuration of ServerConfig with the pair
+// of LoadCertificate set once, in Certificates, for callers that never
+// reload it.
 func Load(certFile, keyFile, dataDir, hostname string) (*tls.Config, error) {
-	var (
-		cert tls.Certificate
-		err  error
-	)
-	switch {
-	case certFile != "" && keyFile != "":
-		cert, err = loadPair(certFile, keyFile)
-	case certFile == "" && keyFile == "":
-		cert, err = selfSigned(dataDir, hostname)
-	default:
-		return nil, errors.New("[tls] cert and key: must both be set or both be empty")
-	}
+	c, err := LoadCertificate(certFile, keyFile, dataDir, hostname)
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-	}, nil
+	cfg := c.ServerConfig()
+	cfg.GetCertificate = nil
+	cfg.Certificates = []tls.Certificate{*c.cur.Load()}
+	return cfg, nil
+}
+
+// readPair reads the certificate and key named by the config (see
+// LoadCertificate).
+func readPair(certFile, keyFile, dataDir, hostname string) (tls.Certificate, error) {
+	switch {
+	case certFile != "" && keyFile != "":
+		return loadPair(certFile, keyFile)
+	case certFile == "" && keyFile == "":
+		return selfSigned(dataDir, hostname)
+	}
+	return tls.Certificate{}, errors.New("[tls] cert and key: must both be set or both be empty")
 }
 
 // loadPair reads and checks a configured certificate and key, reporting
