@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"postern/acmecert"
 	"postern/authlimit"
@@ -43,11 +44,15 @@ type listener struct {
 
 // Server is a running (or ready to run) Postern.
 type Server struct {
-	Config  config.Config
-	Store   *storage.Store
-	TLS     *tls.Config
-	Limiter *authlimit.Limiter
-	Logger  *slog.Logger
+	Config config.Config
+	Store  *storage.Store
+	// TLS is the configuration every listener uses; it takes its
+	// certificate from Certificate at each handshake (with [tls] acme,
+	// from ACME, and Certificate is the fallback).
+	TLS         *tls.Config
+	Certificate *tlsutil.Certificate
+	Limiter     *authlimit.Limiter
+	Logger      *slog.Logger
 	// Outbound delivers the outbound queue; it is built by Listen.
 	Outbound *outbound.Runner
 	// TuneOutbound, if set before Listen, adjusts the outbound runner's
@@ -83,18 +88,19 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := tlsutil.Load(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
+	cert, err := tlsutil.LoadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	s := &Server{
-		Config:  cfg,
-		Store:   st,
-		TLS:     tlsCfg,
-		Limiter: authlimit.New(authlimit.Options{Logger: logger}),
-		Logger:  logger,
-		errs:    make(chan error, 16),
+		Config:      cfg,
+		Store:       st,
+		TLS:         cert.ServerConfig(),
+		Certificate: cert,
+		Limiter:     authlimit.New(authlimit.Options{Logger: logger}),
+		Logger:      logger,
+		errs:        make(chan error, 16),
 	}
 	s.Metrics = s.newMetrics()
 	return s, nil
@@ -183,6 +189,27 @@ func (s *Server) checkPostmaster() {
 				"domain", d, "fix", "postern alias add "+addr+" YOU@"+d)
 		}
 	}
+}
+
+// Reload re-reads what can change without a restart: the TLS certificate
+// and key ([tls] cert and key, or the generated pair in data_dir). New
+// connections on every listener get the new certificate; connections open
+// keep theirs. A pair that cannot be used is refused, and logged with what
+// is wrong, and the certificate in use stays.
+func (s *Server) Reload() error {
+	if err := s.Certificate.Reload(); err != nil {
+		s.Logger.Error("reload: new TLS certificate refused, keeping the one in use", "err", err)
+		return err
+	}
+	leaf := s.Certificate.Leaf()
+	msg := "reload: TLS certificate loaded"
+	if s.ACME != nil {
+		// ACME certificates are renewed by the manager on its own.
+		msg = "reload: fallback TLS certificate loaded (ACME certificates renew by themselves)"
+	}
+	s.Logger.Info(msg, "subject", leaf.Subject.String(),
+		"names", leaf.DNSNames, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	return nil
 }
 
 // Errors reports listeners that stopped on their own.
