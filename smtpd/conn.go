@@ -23,10 +23,16 @@ var errReadTimeout = &smtp.SMTPError{
 	Message:      "Timeout reading from connection, closing",
 }
 
+// shutdownReply is what a client waiting between commands reads when the
+// server shuts down (RFC 5321 §3.8: 421 before closing; RFC 3463 X.3.2:
+// system not accepting network messages).
+const shutdownReply = "421 4.3.2 Server shutting down; try again later\r\n"
+
 // trackingListener wraps every accepted connection in a trackedConn.
 type trackingListener struct {
 	net.Listener
-	srv *Server
+	srv      *Server
+	implicit bool // implicit TLS goes on top of the connection
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -35,6 +41,9 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &trackedConn{Conn: c, srv: l.srv, start: time.Now()}
+	if !l.implicit {
+		tc.setTop(c)
+	}
 	l.srv.mu.Lock()
 	l.srv.conns[tc] = struct{}{}
 	draining := l.srv.shutdown
@@ -50,11 +59,20 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 // the connection's end, makes read timeouts final (errReadTimeout), and lets
 // the server end a connection cleanly between commands: after stopReading or
 // during shutdown, the next read returns io.EOF, which go-smtp takes as the
-// client having left.
+// client having left. At shutdown the client is first sent shutdownReply,
+// through top.
 type trackedConn struct {
 	net.Conn
 	srv   *Server
 	start time.Time
+
+	// top is the connection go-smtp writes replies through: the raw
+	// connection, or the *tls.Conn over it once that has finished its
+	// handshake. It is nil while it is not known: from the start of a
+	// TLS handshake until the session made after it (see newSession).
+	// The shutdown reply is only written through a known top.
+	top     atomic.Pointer[connBox]
+	goodbye sync.Once
 
 	user     atomic.Pointer[string]
 	tlsName  atomic.Pointer[string]
@@ -68,8 +86,23 @@ type trackedConn struct {
 	closeOnce sync.Once
 }
 
+// connBox holds a net.Conn for an atomic.Pointer.
+type connBox struct{ net.Conn }
+
+func (c *trackedConn) setTop(top net.Conn) {
+	if top == nil {
+		c.top.Store(nil)
+		return
+	}
+	c.top.Store(&connBox{top})
+}
+
 func (c *trackedConn) Read(p []byte) (int, error) {
-	if c.eof.Load() || (c.draining.Load() && !c.busy.Load()) {
+	if c.eof.Load() {
+		return 0, io.EOF
+	}
+	if c.draining.Load() && !c.busy.Load() {
+		c.sayGoodbye()
 		return 0, io.EOF
 	}
 	if c.timedOut.Load() {
@@ -80,13 +113,29 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			if c.draining.Load() && !c.busy.Load() {
-				return n, io.EOF // woken by drain
+				c.sayGoodbye() // woken by drain
+				return n, io.EOF
 			}
 			c.timedOut.Store(true)
 			return n, errReadTimeout
 		}
 	}
 	return n, err
+}
+
+// sayGoodbye writes shutdownReply once, if the connection can take it. It
+// runs in go-smtp's connection goroutine, inside a read for the next
+// command: no reply of go-smtp's is being written then, and a *tls.Conn
+// allows a write while its read waits.
+func (c *trackedConn) sayGoodbye() {
+	c.goodbye.Do(func() {
+		top := c.top.Load()
+		if top == nil {
+			return
+		}
+		top.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(top, shutdownReply)
+	})
 }
 
 // stopReading makes the next read return io.EOF, so that go-smtp writes the

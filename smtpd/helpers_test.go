@@ -308,6 +308,40 @@ func dialRaw(t testing.TB, addr string) *rawConn {
 	return rc
 }
 
+// dialRawTLS opens an implicit-TLS connection and says EHLO.
+func dialRawTLS(t testing.TB, addr string, cfg *tls.Config) *rawConn {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rc := &rawConn{t: t, Conn: c, r: bufio.NewReader(c)}
+	rc.expect("220")
+	rc.send("EHLO raw.test\r\n")
+	rc.expect("250 ")
+	return rc
+}
+
+// dialRawStartTLS opens a connection, turns on TLS with STARTTLS and says
+// EHLO again.
+func dialRawStartTLS(t testing.TB, addr string, cfg *tls.Config) *rawConn {
+	t.Helper()
+	rc := dialRaw(t, addr)
+	rc.send("EHLO raw.test\r\nSTARTTLS\r\n")
+	rc.expect("250 ")
+	rc.expect("220 ")
+	tc := tls.Client(rc.Conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	rc = &rawConn{t: t, Conn: tc, r: bufio.NewReader(tc)}
+	rc.send("EHLO raw.test\r\n")
+	rc.expect("250 ")
+	return rc
+}
+
 func (c *rawConn) send(s string) {
 	c.t.Helper()
 	if _, err := c.Write([]byte(s)); err != nil {

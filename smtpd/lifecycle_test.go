@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,22 +36,43 @@ func TestReadTimeoutMidData(t *testing.T) {
 	}
 }
 
+// TestShutdownClosesIdleAndStopsAccepting: at shutdown a client waiting
+// between commands is told 421 4.3.2 before the connection closes (RFC
+// 5321 §3.8), on plain connections, after STARTTLS and on implicit TLS.
 func TestShutdownClosesIdleAndStopsAccepting(t *testing.T) {
 	e := startEnv(t, nil)
 	e.addUser(t, "alice@example.test", "pw")
 	idle := dialRaw(t, e.mxAddr)
 	idle.send("EHLO raw.test\r\n")
 	idle.expect("250 ")
+	greeted := dialRaw(t, e.mxAddr) // said nothing yet
+	mid := dialRaw(t, e.mxAddr)     // in a transaction, before DATA
+	mid.send("EHLO raw.test\r\nMAIL FROM:<x@remote.test>\r\nRCPT TO:<alice@example.test>\r\n")
+	mid.expect("250 ")
+	mid.expect("250 ")
+	mid.expect("250 ")
+	startTLS := dialRawStartTLS(t, e.subAddr, e.clientTLS)
+	implicit := dialRawTLS(t, e.subTLSAddr, e.clientTLS)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.mx.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.sub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if ctx.Err() != nil {
 		t.Fatal("Shutdown waited for an idle connection until its context ended")
 	}
-	if !idle.closed() {
-		t.Fatal("idle connection still open after Shutdown")
+	for name, c := range map[string]*rawConn{"idle": idle, "greeted": greeted, "mid-transaction": mid, "STARTTLS": startTLS, "implicit TLS": implicit} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if r := c.reply(); !strings.HasPrefix(r, "421 4.3.2 ") {
+			t.Errorf("%s client got %q at shutdown, want 421 4.3.2", name, r)
+		}
+		if !c.closed() {
+			t.Errorf("%s connection still open after Shutdown", name)
+		}
 	}
 	if c, err := dialNoFail(e.mxAddr); err == nil {
 		c.Close()

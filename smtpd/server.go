@@ -64,6 +64,7 @@ type Server struct {
 	submission bool
 	router     *delivery.Router
 	smtp       *smtp.Server
+	tls        *tls.Config // cfg.TLS, watching handshakes
 	log        *slog.Logger
 
 	mu       sync.Mutex
@@ -110,9 +111,12 @@ func newServer(cfg Config, submission bool) *Server {
 		log:        cfg.Logger.With("proto", name),
 		conns:      map[*trackedConn]struct{}{},
 	}
+	if cfg.TLS != nil {
+		s.tls = s.watchHandshakes(cfg.TLS)
+	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
-	srv.TLSConfig = cfg.TLS
+	srv.TLSConfig = s.tls
 	// The size limit is enforced here (session.Mail and session.Data), not
 	// by go-smtp: its DATA reader refuses a message of exactly
 	// MaxMessageBytes, because it stops at the limit before it can see the
@@ -151,7 +155,25 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	}
 	// The tracking wrapper goes under TLS: go-smtp recognises TLS only by a
 	// bare *tls.Conn.
-	return s.serve(tls.NewListener(&trackingListener{Listener: l, srv: s}, s.cfg.TLS))
+	return s.serve(tls.NewListener(&trackingListener{Listener: l, srv: s, implicit: true}, s.tls))
+}
+
+// watchHandshakes returns a copy of cfg that tells the trackedConn under a
+// starting handshake that plain text can no longer be written to its
+// client (see trackedConn.top).
+func (s *Server) watchHandshakes(cfg *tls.Config) *tls.Config {
+	cfg = cfg.Clone()
+	next := cfg.GetConfigForClient
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if tc := trackedOf(hello.Conn); tc != nil {
+			tc.setTop(nil)
+		}
+		if next != nil {
+			return next(hello)
+		}
+		return nil, nil
+	}
+	return cfg
 }
 
 func (s *Server) serve(l net.Listener) error {

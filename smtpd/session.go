@@ -50,6 +50,11 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		sess.remote = ap.Addr().Unmap()
 	}
 	sess.loopback = tlsutil.IsLoopback(c.Conn().RemoteAddr())
+	if sess.tc != nil {
+		// go-smtp makes a session at EHLO, so any TLS handshake on this
+		// connection is complete: its replies go through c.Conn().
+		sess.tc.setTop(c.Conn())
+	}
 	if st, ok := c.TLSConnectionState(); ok {
 		sess.tls = &st
 		if sess.tc != nil {
