@@ -14,6 +14,11 @@
 //	}
 //	lim.Success(ip)
 //
+// Probing for addresses is guessing too: an SMTP recipient refused as
+// unknown is recorded with Probe and counts toward the same lockout, so a
+// source that enumerates addresses is slowed down and locked out, and
+// cannot go on to guess their passwords.
+//
 // A source is an IPv4 address or an IPv6 /64, since one IPv6 host usually
 // controls a whole /64. Loopback is not exempt: a local process guessing
 // passwords is throttled like any other.
@@ -74,6 +79,9 @@ type Options struct {
 	MaxSources int           // cap on tracked sources, bounding memory
 	Logger     *slog.Logger  // receives one Warn line per lockout; nil means slog.Default()
 	Now        func() time.Time
+	// Sleep waits for d or until ctx ends (then returning ctx.Err()); Wait
+	// sleeps with it. Nil means a timer; tests record the delays asked for.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Limiter tracks failed logins per source. It is safe for concurrent use.
@@ -120,6 +128,9 @@ func New(opts Options) *Limiter {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
 	}
 	return &Limiter{
 		opts:    opts,
@@ -172,7 +183,16 @@ func (l *Limiter) Check(ip netip.Addr) (time.Duration, error) {
 // Window, the source is locked out for Lockout and one Warn line is logged.
 // Failures reported while the source is already locked out are ignored, so a
 // lockout is never extended by the attempts it refuses.
-func (l *Limiter) Failure(ip netip.Addr, user string) {
+func (l *Limiter) Failure(ip netip.Addr, user string) { l.fail(ip, "user", user) }
+
+// Probe records a recipient refused as unknown from ip, as a failure: the
+// caller then waits (Wait) before answering, and the source's lockout
+// counts it like a failed login.
+func (l *Limiter) Probe(ip netip.Addr, rcpt string) { l.fail(ip, "rcpt", rcpt) }
+
+// fail records one failure; what and guess name what was tried, for the
+// lockout's log line.
+func (l *Limiter) fail(ip netip.Addr, what, guess string) {
 	now := l.opts.Now()
 	key := Key(ip)
 
@@ -205,7 +225,7 @@ func (l *Limiter) Failure(ip netip.Addr, user string) {
 			"ip", sourceString(key),
 			"failures", n,
 			"until", until,
-			"user", user)
+			what, guess)
 	}
 }
 
@@ -241,6 +261,11 @@ func (l *Limiter) Wait(ctx context.Context, ip netip.Addr) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
+	return l.opts.Sleep(ctx, d)
+}
+
+// sleep is the default Options.Sleep.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -33,6 +33,7 @@ var (
 	errAliasLoop    = reply(550, 5, 4, 6, "Alias expansion loops; the postmaster must fix it")
 	errRelayDenied  = reply(554, 5, 7, 1, "Relay access denied: this server only accepts mail for its own domains")
 	errTooManyErrs  = reply(421, 4, 7, 0, "Too many errors on this connection, closing")
+	errProbing      = reply(421, 4, 7, 0, "Too many unknown recipients or failed logins from your address; try again later")
 	errTempLookup   = reply(451, 4, 3, 0, "Temporary lookup failure; try again later")
 	errNoOutbound   = reply(451, 4, 3, 0, "Outbound delivery is not enabled yet; try again later")
 	errQueueFailed  = reply(451, 4, 3, 0, "Cannot queue the message for remote delivery now; try again later")

@@ -67,6 +67,11 @@ type Server struct {
 	tls        *tls.Config // cfg.TLS, watching handshakes
 	log        *slog.Logger
 
+	// ctx ends at Shutdown; it cuts short what sessions wait for, such
+	// as the delay before refusing an unknown recipient.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
 	shutdown bool
@@ -111,6 +116,7 @@ func newServer(cfg Config, submission bool) *Server {
 		log:        cfg.Logger.With("proto", name),
 		conns:      map[*trackedConn]struct{}{},
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.TLS != nil {
 		s.tls = s.watchHandshakes(cfg.TLS)
 	}
@@ -200,6 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.drain()
 	}
 	s.mu.Unlock()
+	s.cancel()
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.smtp.Close()

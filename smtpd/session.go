@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"postern/authlimit"
 	"postern/delivery"
 	"postern/storage"
 	"postern/tlsutil"
@@ -163,6 +164,13 @@ func (s *session) checkOwner(from string) error {
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.account == nil {
+		if _, err := s.srv.cfg.Limiter.Check(s.remote); err != nil {
+			// A locked-out source learns nothing more, not even which
+			// recipients exist (see unknownRecipient).
+			return s.lockedOut(to, err)
+		}
+	}
 	if badPath(to) || !validDomain(to) {
 		return s.refuse(errBadRcpt)
 	}
@@ -193,7 +201,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	res, err := r.Resolve(ctx, to)
 	switch {
 	case errors.Is(err, delivery.ErrUnknownUser):
-		return s.refuse(errUnknownUser)
+		return s.unknownRecipient(to)
 	case errors.Is(err, delivery.ErrDisabled):
 		return s.refuse(errDisabled)
 	case errors.Is(err, delivery.ErrAliasLoop):
@@ -222,6 +230,35 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	s.addRecipient(to, res.Accounts, remote)
 	return nil
+}
+
+// unknownRecipient answers a recipient that names no one here. Trying
+// addresses to learn which exist is guessing, like trying passwords: an
+// unauthenticated client's unknown recipient counts toward its source's
+// lockout in the shared Limiter, is answered only after the source's
+// growing delay (slept in this session only), and once the source is
+// locked out the connection ends with 421 4.7.0. A logged-in user who
+// mistypes an address is answered at once: the account is known, and its
+// typos must not lock its address out of logging in. mu must be held.
+func (s *session) unknownRecipient(to string) error {
+	if s.account != nil {
+		return s.refuse(errUnknownUser)
+	}
+	lim := s.srv.cfg.Limiter
+	lim.Probe(s.remote, to)
+	err := lim.Wait(s.srv.ctx, s.remote)
+	if errors.Is(err, authlimit.ErrLockedOut) {
+		return s.lockedOut(to, err)
+	}
+	return s.refuse(errUnknownUser)
+}
+
+// lockedOut ends the connection of a locked-out source after a 421. mu must
+// be held.
+func (s *session) lockedOut(to string, err error) error {
+	s.srv.log.Warn("recipient refused: source locked out, closing", "remote", s.remote.String(), "rcpt", to, "err", err)
+	s.closeAfterReply()
+	return errProbing
 }
 
 // addRecipient adds what one RCPT leads to. A recipient named twice, or
