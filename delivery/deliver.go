@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,10 +68,12 @@ func (e *errRecorder) Read(p []byte) (int, error) {
 
 // Deliver reads the message from raw and delivers it: the Received header is
 // prepended for every copy and Return-Path for the local ones; the body is
-// prepared once, outside any lock; then one Store.Accept stores a copy in the
-// INBOX of each local account and queues the remote recipients, all in one
-// transaction that is durable (fsync'd through the store's group commit)
-// before Deliver returns. maxBytes caps the message as received (0: no cap).
+// prepared once, outside any lock (a large message is spooled to data_dir as
+// it arrives, not held in memory); then one Store.Accept stores a copy in
+// the INBOX of each local account and queues the remote recipients, all in
+// one transaction that is durable (fsync'd through the store's group
+// commit) before Deliver returns. maxBytes caps the message as received,
+// without the header fields added here (0: no cap).
 func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxBytes int64) (Delivered, error) {
 	if env.Trace.ID == "" {
 		env.Trace.ID = NewID()
@@ -84,13 +87,16 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 		limit = maxBytes + int64(len(head))
 	}
 	rec := &errRecorder{r: raw}
-	body, err := storage.PrepareBody(io.MultiReader(strings.NewReader(head), rec), limit)
-	if rec.err != nil {
+	body, err := r.store.SpoolBody(ctx, io.MultiReader(strings.NewReader(head), rec), limit)
+	switch {
+	case rec.err != nil:
 		return Delivered{ID: env.Trace.ID}, &ReadError{Err: rec.err}
-	}
-	if err != nil {
+	case errors.Is(err, storage.ErrTooBig):
 		return Delivered{ID: env.Trace.ID}, &ReadError{Err: err}
+	case err != nil:
+		return Delivered{ID: env.Trace.ID}, &StoreError{Err: err}
 	}
+	defer body.Close()
 	d := Delivered{ID: env.Trace.ID, Size: body.Size()}
 
 	var queue []storage.QueueItem
@@ -100,12 +106,17 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 		}
 		// The outbound copy carries no Return-Path: the final delivery
 		// elsewhere adds its own (RFC 5321 §4.4).
+		outBody, err := body.Tail(ctx, int64(len(returnPath)))
+		if err != nil {
+			return d, &StoreError{Err: err}
+		}
+		defer outBody.Close()
 		out := &Outbound{
 			ID:         env.Trace.ID,
 			From:       env.From,
 			Origin:     env.Origin(),
 			Recipients: env.Remote,
-			Body:       storage.NewBody(body.Bytes()[len(returnPath):]),
+			Body:       outBody,
 			Return:     env.Return,
 			EnvelopeID: env.EnvelopeID,
 			UTF8:       env.UTF8,

@@ -41,6 +41,11 @@ func appendCommand(c *conn, r *request) error {
 	limit := c.srv.cfg.MaxMessageBytes
 	budget := 4 * limit // all messages of one MULTIAPPEND
 	var items []storage.AppendItem
+	defer func() {
+		for _, it := range items {
+			it.Body.Close()
+		}
+	}()
 	for {
 		if err := p.SP(); err != nil {
 			return err
@@ -81,7 +86,8 @@ func appendCommand(c *conn, r *request) error {
 			return err
 		}
 		size := lr.Size()
-		body, err := storage.PrepareBody(lr, limit)
+		// Spooled: a large message goes to data_dir as it arrives.
+		body, err := st.SpoolBody(c.ctx, lr, limit)
 		if err != nil {
 			if derr := lr.Drain(); derr != nil {
 				return derr
@@ -96,6 +102,7 @@ func appendCommand(c *conn, r *request) error {
 		if size == 0 {
 			// A message has at least a header; an empty literal is a
 			// client error, refused as other servers do.
+			body.Close()
 			return no("Cannot save a zero-length message")
 		}
 		budget -= size

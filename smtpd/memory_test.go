@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -196,5 +199,100 @@ func TestBurstLeavesNoBodyInMemory(t *testing.T) {
 		before>>10, after>>10, rssBefore>>10, rssDuring>>10, rssAfter>>10)
 	if grown := int64(after) - int64(before); grown > size/2 {
 		t.Fatalf("heap grew by %d KiB over the burst of %d messages of %d KiB: message bodies are still reachable", grown>>10, clients, size>>10)
+	}
+}
+
+// TestParallelLargeUploadsMemory runs a real `postern serve` and sends it
+// 16 messages of 24 MiB at once. The server must not hold them all in
+// memory: its peak resident size stays within 128 MiB of its idle size.
+// (Each message is spooled to data_dir as it arrives; only their analysis
+// needs a message in memory, and that shares one budget.)
+func TestParallelLargeUploadsMemory(t *testing.T) {
+	const (
+		clients = 16
+		size    = 24 << 20
+		bound   = 128 << 10 // KiB
+	)
+	dir := t.TempDir()
+	bin := buildPostern(t, dir)
+	mxAddr := freePort(t)
+	cfgPath := filepath.Join(dir, "config.toml")
+	cfg := fmt.Sprintf(`hostname = "localhost"
+data_dir = %q
+domains = ["example.test"]
+[smtp]
+listen = %q
+[submission]
+listen = ""
+listen_tls = ""
+[imap]
+listen = ""
+listen_tls = ""
+[pop3]
+listen = ""
+listen_tls = ""
+[http]
+listen = ""
+listen_tls = ""
+`, filepath.Join(dir, "data"), mxAddr)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := &crashServer{bin: bin, cfg: cfgPath, log: &syncBuffer{}}
+	srv.run(t, "pw\n", "user", "add", "alice@example.test")
+	srv.start(t, mxAddr)
+	defer func() {
+		srv.cmd.Process.Signal(syscall.SIGTERM)
+		srv.cmd.Wait()
+	}()
+	pid := strconv.Itoa(srv.cmd.Process.Pid)
+
+	// Idle: after one small message, so that what is set up once counts
+	// as idle.
+	c, err := smtp.Dial(mxAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sendLarge(c, "x@remote.test", "alice@example.test", 64<<10, -1); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	idle := procStatus(t, pid, "VmRSS")
+	// Count the peak from here on (proc(5): writing 5 to clear_refs
+	// resets VmHWM to the current resident size).
+	if err := os.WriteFile("/proc/"+pid+"/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("resetting the peak RSS of the server: %v", err)
+	}
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := smtp.Dial(mxAddr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			errs <- sendLarge(c, "x@remote.test", "alice@example.test", size, i)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("upload: %v\n%s", err, srv.log.String())
+		}
+	}
+	took := time.Since(start)
+	peak := procStatus(t, pid, "VmHWM")
+	after := procStatus(t, pid, "VmRSS")
+	t.Logf("postern serve RSS: idle %d MiB, peak %d MiB during %d parallel uploads of %d MiB (%v), %d MiB after",
+		idle>>10, peak>>10, clients, size>>20, took.Round(time.Millisecond), after>>10)
+	if peak-idle > bound {
+		t.Fatalf("peak RSS %d MiB is %d MiB above idle (%d MiB); want at most %d MiB", peak>>10, (peak-idle)>>10, idle>>10, bound>>10)
 	}
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,51 +17,47 @@ import (
 const chunkSize = 256 << 10
 
 // Body is a message prepared for storing: CRLF line endings, its hash, and the
-// MIME analysis that FETCH and SEARCH use later. Prepare it with PrepareBody,
-// outside any lock; one Body may be appended to many mailboxes.
+// MIME analysis that FETCH and SEARCH use later. Prepare it outside any lock:
+// with Store.SpoolBody for a message arriving from a client (a large one is
+// kept in a spool file, not in memory), with PrepareBody or NewBody for one
+// already in memory. One Body may be appended to many mailboxes.
 type Body struct {
-	data []byte
+	data []byte // the message, when held in memory
+
+	// A spooled message: size octets at off in sp (see spool.go).
+	sp     *spool
+	ref    *spoolRef
+	off    int64
+	budget *analysisBudget
+
+	size int64
 	hash [32]byte
 	info *mimeinfo.Info
 }
 
 // Size is the message's size in octets, as IMAP RFC822.SIZE and POP3 report it.
-func (b *Body) Size() int64 { return int64(len(b.data)) }
+func (b *Body) Size() int64 { return b.size }
 
 // Bytes returns the stored form of the message. Callers must not modify it.
-func (b *Body) Bytes() []byte { return b.data }
+// A spooled message is read into memory for this: prefer Reader.
+func (b *Body) Bytes() []byte {
+	if b.sp == nil {
+		return b.data
+	}
+	buf := make([]byte, b.size)
+	n, _ := b.readAt(buf, 0)
+	return buf[:n]
+}
 
-// PrepareBody reads a message and normalises every line ending (bare LF or bare
-// CR) to CRLF, so that the stored size equals the octets a client receives. It
-// fails with ErrTooBig when the normalised message exceeds maxBytes (0: no cap).
+// PrepareBody reads a message into memory and normalises every line ending
+// (bare LF or bare CR) to CRLF, so that the stored size equals the octets a
+// client receives. It fails with ErrTooBig when the normalised message
+// exceeds maxBytes (0: no cap). For a message from the network use
+// Store.SpoolBody, which does the same without holding it in memory.
 func PrepareBody(r io.Reader, maxBytes int64) (*Body, error) {
 	var buf bytes.Buffer
-	br := bufio.NewReaderSize(r, 32<<10)
-	var prevCR bool
-	for {
-		c, err := br.ReadByte()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case c == '\n' && !prevCR:
-			buf.WriteString("\r\n")
-		case prevCR && c != '\n':
-			buf.WriteByte('\n') // complete the bare CR before this byte
-			buf.WriteByte(c)
-		default:
-			buf.WriteByte(c)
-		}
-		prevCR = c == '\r'
-		if maxBytes > 0 && int64(buf.Len()) > maxBytes {
-			return nil, fmt.Errorf("message larger than %d bytes: %w", maxBytes, ErrTooBig)
-		}
-	}
-	if prevCR {
-		buf.WriteByte('\n')
+	if _, err := normalize(&buf, r, maxBytes); err != nil {
+		return nil, err
 	}
 	return NewBody(buf.Bytes()), nil
 }
@@ -73,7 +68,7 @@ func NewBody(data []byte) *Body {
 		// The driver stores a nil slice as NULL, which the schema refuses.
 		data = []byte{}
 	}
-	return &Body{data: data, hash: sha256.Sum256(data), info: mimeinfo.Parse(data)}
+	return &Body{data: data, size: int64(len(data)), hash: sha256.Sum256(data), info: mimeinfo.Parse(data)}
 }
 
 // putBody stores b unless a body with the same hash is stored already, and takes
@@ -95,9 +90,13 @@ func putBody(t *tx, b *Body) (int64, error) {
 		_, off := in.Date.Zone()
 		zone = int64(off)
 	}
+	header, err := b.header()
+	if err != nil {
+		return 0, err
+	}
 	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure)
 		VALUES(?,?,?,1,?,?,?,?)`,
-		b.hash[:], len(b.data), in.HeaderLen, b.data[:in.HeaderLen], in.Envelope, in.Body, in.BodyStructure)
+		b.hash[:], b.size, in.HeaderLen, header, in.Envelope, in.Body, in.BodyStructure)
 	if err != nil {
 		return 0, err
 	}
@@ -106,11 +105,12 @@ func putBody(t *tx, b *Body) (int64, error) {
 		VALUES(?,?,?,?,?,?,?,?,?)`, id, in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date, zone); err != nil {
 		return 0, err
 	}
-	for n, off := 0, 0; off < len(b.data) || n == 0; n, off = n+1, off+chunkSize {
-		end := min(off+chunkSize, len(b.data))
-		if _, err := t.Exec(`INSERT INTO body_chunks(body_id, n, data) VALUES(?,?,?)`, id, n, b.data[off:end]); err != nil {
-			return 0, err
-		}
+	err = b.eachChunk(func(n int, chunk []byte) error {
+		_, err := t.Exec(`INSERT INTO body_chunks(body_id, n, data) VALUES(?,?,?)`, id, n, chunk)
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
 	return id, nil
 }

@@ -45,6 +45,10 @@ type Options struct {
 	// NoGroupCommit commits every write request in its own transaction. It exists
 	// only to measure what group commit buys; never set it in production.
 	NoGroupCommit bool
+	// AnalysisMemory bounds the memory of received messages being hashed and
+	// analysed at once, across all connections (default
+	// DefaultAnalysisMemory; see SpoolBody).
+	AnalysisMemory int64
 }
 
 // Store is an open mail store. It is safe for concurrent use.
@@ -55,7 +59,8 @@ type Store struct {
 	bus  Bus
 	opts Options
 
-	recent recentClaims // see ClaimRecent
+	recent   recentClaims // see ClaimRecent
+	analysis *analysisBudget
 
 	writes chan *writeReq
 	done   chan struct{} // closed when the writer goroutine has exited
@@ -70,6 +75,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := checkWritable(dir); err != nil {
 		return nil, err
 	}
+	removeStaleSpools(dir)
 	path := filepath.Join(dir, DBFile)
 	// DSN parameters run on every pooled connection. _synchronous must be given after
 	// _journal_mode, or WAL mode silently resets it to NORMAL, which could lose a
@@ -126,14 +132,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.MaxBatch = 1
 	}
 	s := &Store{
-		dir:    dir,
-		wdb:    wdb,
-		rdb:    rdb,
-		bus:    opts.Bus,
-		opts:   opts,
-		writes: make(chan *writeReq, 1024),
-		done:   make(chan struct{}),
-		closed: make(chan struct{}),
+		dir:      dir,
+		wdb:      wdb,
+		rdb:      rdb,
+		bus:      opts.Bus,
+		opts:     opts,
+		analysis: newAnalysisBudget(opts.AnalysisMemory),
+		writes:   make(chan *writeReq, 1024),
+		done:     make(chan struct{}),
+		closed:   make(chan struct{}),
 	}
 	go s.writer()
 	return s, nil
