@@ -57,6 +57,11 @@ type SMTP struct {
 type Submission struct {
 	Listen    string `toml:"listen"`     // STARTTLS
 	ListenTLS string `toml:"listen_tls"` // implicit TLS
+	// AllowFromDomains lists domains whose addresses any authenticated
+	// user may put in the From and Sender header fields of submitted mail
+	// (a newsletter domain, say). Otherwise those fields must name the
+	// user's own address or aliases. Default: none.
+	AllowFromDomains []string `toml:"allow_from_domains"`
 }
 
 // IMAP listeners.
@@ -238,6 +243,7 @@ func (c *Config) Validate() error {
 			bad(l.Key, "%v", err)
 		}
 	}
+	c.validateAllowFrom(bad)
 	if c.SMTP.MaxMessageBytes < 1024 {
 		bad("[smtp] max_message_bytes", "%d is too small (at least 1024)", c.SMTP.MaxMessageBytes)
 	}
@@ -258,6 +264,23 @@ func (c *Config) Validate() error {
 	c.validateDelivery(bad)
 	c.validateDeploy(bad)
 	return errors.Join(errs...)
+}
+
+// validateAllowFrom checks and lower-cases [submission] allow_from_domains.
+func (c *Config) validateAllowFrom(bad func(key, format string, args ...any)) {
+	seen := map[string]bool{}
+	for i, d := range c.Submission.AllowFromDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d == "" || len(d) > 253 || strings.ContainsAny(d, " \t@/<>,;*") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") {
+			bad("[submission] allow_from_domains", "%q is not a domain name (list domains, e.g. [\"news.example.com\"]; no wildcards)", c.Submission.AllowFromDomains[i])
+			continue
+		}
+		if seen[d] {
+			bad("[submission] allow_from_domains", "%q is listed twice", d)
+		}
+		seen[d] = true
+		c.Submission.AllowFromDomains[i] = d
+	}
 }
 
 func (c *Config) validateDelivery(bad func(key, format string, args ...any)) {

@@ -58,6 +58,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"[tls]\ncert = \"" + filepath.Join(dir, "missing.pem") + "\"\nkey = \"" + filepath.Join(dir, "k.pem") + "\"", "[tls] cert"},
 		{"[tls]\ncert = \"x.pem\"", "[tls] cert and key"},
 		{"[smtp]\nmax_recipients = 0", "[smtp] max_recipients"},
+		{"[submission]\nallow_from_domains = [\"a@b.test\"]", "[submission] allow_from_domains"},
+		{"[submission]\nallow_from_domains = [\"*.b.test\"]", "[submission] allow_from_domains"},
+		{"[submission]\nallow_from_domains = [\"\"]", "[submission] allow_from_domains"},
+		{"[submission]\nallow_from_domains = [\"b.test\", \"B.test\"]", "[submission] allow_from_domains"},
+		{"[submission]\nallow_from_domains = \"b.test\"", "allow_from_domains"},
 		{"[smtp]\nmax_message_bytes = 10", "[smtp] max_message_bytes"},
 		{`hostname = `, "line 1"},
 		{`data_dir = 5`, "data_dir"},
@@ -135,5 +140,18 @@ func TestDeliveryAndDKIM(t *testing.T) {
 		if _, err := Parse(bad.text); err == nil || !strings.Contains(err.Error(), bad.key) {
 			t.Errorf("%q: err %v, want one naming %s", bad.text, err, bad.key)
 		}
+	}
+}
+
+func TestAllowFromDomains(t *testing.T) {
+	if d := Default().Submission.AllowFromDomains; len(d) != 0 {
+		t.Errorf("default allow_from_domains = %q, want none", d)
+	}
+	c, err := Parse("[submission]\nallow_from_domains = [\"News.Example.COM\", \"letters.test\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Submission.AllowFromDomains; len(got) != 2 || got[0] != "news.example.com" || got[1] != "letters.test" {
+		t.Errorf("allow_from_domains = %q", got)
 	}
 }

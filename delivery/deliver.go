@@ -21,6 +21,10 @@ type Envelope struct {
 	UTF8       bool
 	RequireTLS bool
 	Trace      Trace
+	// Check, if set, vets the prepared message (trace fields included)
+	// before anything is stored. Its error refuses the message; Deliver
+	// returns it wrapped in a *RefusedError.
+	Check func(ctx context.Context, msg *storage.Body) error
 }
 
 // Delivered describes a stored message.
@@ -42,6 +46,12 @@ type QueueError struct{ Err error }
 
 func (e *QueueError) Error() string { return "queueing for remote delivery: " + e.Err.Error() }
 func (e *QueueError) Unwrap() error { return e.Err }
+
+// RefusedError wraps the refusal of Envelope.Check. Nothing was stored.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return "message refused: " + e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
 
 // StoreError wraps a failure to store the message. The store commits the local
 // copies and the outbound queue entry in one transaction, so no recipient got
@@ -98,6 +108,11 @@ func (r *Router) Deliver(ctx context.Context, raw io.Reader, env *Envelope, maxB
 	}
 	defer body.Close()
 	d := Delivered{ID: env.Trace.ID, Size: body.Size()}
+	if env.Check != nil {
+		if err := env.Check(ctx, body); err != nil {
+			return d, &RefusedError{Err: err}
+		}
+	}
 
 	var queue []storage.QueueItem
 	if len(env.Remote) > 0 {

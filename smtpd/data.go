@@ -51,6 +51,10 @@ func (s *session) Data(r io.Reader) error {
 	if s.account != nil {
 		env.Trace.AuthUser = s.account.Address
 	}
+	if s.srv.submission && s.account != nil {
+		acct := *s.account
+		env.Check = func(ctx context.Context, msg *storage.Body) error { return s.checkAuthor(ctx, acct, msg) }
+	}
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
@@ -87,11 +91,18 @@ func (s *session) Data(r io.Reader) error {
 // of these cases (see delivery.Deliver).
 func (s *session) dataError(id string, env *delivery.Envelope, err error) error {
 	var (
-		readErr  *delivery.ReadError
-		queueErr *delivery.QueueError
-		se       *smtp.SMTPError
+		readErr    *delivery.ReadError
+		queueErr   *delivery.QueueError
+		refusedErr *delivery.RefusedError
+		se         *smtp.SMTPError
 	)
 	switch {
+	case errors.As(err, &refusedErr):
+		if errors.As(err, &se) {
+			return se
+		}
+		s.srv.log.Error("message check failed", "id", id, "err", err)
+		return errTempLookup
 	case errors.Is(err, errBareNewline):
 		s.srv.log.Info("message refused: bare CR or LF", "id", id, "remote", s.remote.String(), "from", env.From)
 		return errBareNewline

@@ -51,6 +51,9 @@ type Config struct {
 	MaxMessageBytes int64          // SIZE; 0 means no limit
 	MaxRecipients   int            // per transaction; 0 means no limit
 	Queue           delivery.Queue // remote recipients; nil refuses them (451 4.3.0)
+	// AllowFromDomains are domains any authenticated user may name in the
+	// From and Sender fields of submitted mail (see checkAuthor).
+	AllowFromDomains []string
 
 	ReadTimeout   time.Duration
 	WriteTimeout  time.Duration

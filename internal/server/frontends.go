@@ -64,6 +64,7 @@ func (s *Server) frontends() frontendSet {
 		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
 		MaxRecipients:       c.SMTP.MaxRecipients,
 		Queue:               &outbound.Queue{Runner: s.Outbound},
+		AllowFromDomains:    c.Submission.AllowFromDomains,
 	}
 	set.byKey["[smtp] listen"] = smtpd.NewMX(sc)
 	sub := smtpd.NewSubmission(sc)
