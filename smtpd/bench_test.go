@@ -108,3 +108,45 @@ func BenchmarkMXDelivery(b *testing.B) {
 		b.Fatalf("%d messages in the mailboxes, %d acknowledged", total, b.N)
 	}
 }
+
+// BenchmarkMXLargeMessage: 4 concurrent clients send 4 MiB messages (one
+// operation is one message), streamed. Reports MB/s received and stored.
+func BenchmarkMXLargeMessage(b *testing.B) {
+	const (
+		clients = 4
+		size    = 4 << 20
+	)
+	e := startEnv(b, func(c *Config) { c.MaxMessageBytes = 2 * size })
+	e.addUser(b, "user@example.test", "pw")
+	conns := make([]*smtp.Client, clients)
+	for i := range conns {
+		conns[i] = dial(b, e.mxAddr)
+	}
+	var next atomic.Int64
+	b.SetBytes(size)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				if err := sendLarge(conns[i], "bench@remote.test", "user@example.test", size, int(n)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
