@@ -82,6 +82,7 @@ func FuzzArgs(f *testing.F) {
 		p.R.SkipCommand()
 	})
 }
+
 // countKeys counts the search keys of c as the parser does: flags, dates,
 // sizes, sets and strings each one, NOT and OR one besides their operands.
 func countKeys(c *imap.SearchCriteria) int {
