@@ -83,3 +83,30 @@ func TestRenameInboxToChild(t *testing.T) {
 		t.Fatalf("STATUS INBOX: %q", l)
 	}
 }
+
+// A level "." or ".." in a name would make the mailbox look like the
+// current or the parent folder to clients that map names to paths; CREATE
+// and RENAME refuse it with [CANNOT] (RFC 5530 §3) and create nothing.
+func TestDotLevelsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.raw(t, true)
+	r.send("a CREATE Keep\r\n")
+	r.expect("a OK")
+	for i, name := range []string{".", "..", "a/../b", "./x", "x/.", "Keep/.."} {
+		tag := string(rune('b' + i))
+		r.send(tag + ` CREATE "` + name + "\"\r\n")
+		if l := r.expect(tag + " "); !strings.HasPrefix(l[len(l)-1], tag+" NO [CANNOT]") {
+			t.Errorf("CREATE %q: %q, want NO [CANNOT]", name, l)
+		}
+		r.send("r" + tag + ` RENAME Keep "` + name + "\"\r\n")
+		if l := r.expect("r" + tag + " "); !strings.HasPrefix(l[len(l)-1], "r"+tag+" NO [CANNOT]") {
+			t.Errorf("RENAME Keep %q: %q, want NO [CANNOT]", name, l)
+		}
+	}
+	r.send(`z LIST "" *` + "\r\n")
+	for _, l := range r.expect("z OK") {
+		if strings.Contains(l, `"."`) || strings.Contains(l, "..") || strings.HasSuffix(l, " a") || strings.HasSuffix(l, " x") {
+			t.Errorf("LIST shows %q", l)
+		}
+	}
+}

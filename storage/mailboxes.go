@@ -47,7 +47,8 @@ func CanonicalName(name string) string {
 }
 
 // ValidateName checks a mailbox name: non-empty, valid UTF-8, no control
-// characters or wildcards, no empty hierarchy level, at most 512 bytes.
+// characters or wildcards, no empty hierarchy level and no level "." or
+// "..", at most 512 bytes.
 func ValidateName(name string) error {
 	switch {
 	case name == "":
@@ -64,6 +65,13 @@ func ValidateName(name string) error {
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Errorf("mailbox name contains a control character: %w", ErrInvalidName)
+		}
+	}
+	// Clients and tools that map mailboxes to folders on disk (mbsync,
+	// Maildir exports, backups) would read these as "here" and "up".
+	for level := range strings.SplitSeq(name, Delimiter) {
+		if level == "." || level == ".." {
+			return fmt.Errorf("mailbox name %q has a level %q: %w", name, level, ErrInvalidName)
 		}
 	}
 	return nil
