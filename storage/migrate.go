@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // migrations are applied in order; PRAGMA user_version records how many ran. A
@@ -159,33 +161,172 @@ UPDATE queue SET origin = 2 WHERE sender = '' AND body_id IN (
 	SELECT body_id FROM body_chunks WHERE n = 0
 	AND substr(data, 1, 42) = CAST('From: Mail Delivery System <MAILER-DAEMON@' AS BLOB));
 `,
+	// 4: ids are never handed out again. A live session holds the ids of its
+	// account, its selected mailbox and the body it streams; SQLite gives a
+	// plain INTEGER PRIMARY KEY the highest id plus one, so deleting the
+	// newest row let the next one take its id, and a stale session then
+	// read another account's mail. AUTOINCREMENT never reuses an id. SQLite
+	// cannot add it to a table, so each table is rebuilt (the "12 steps" of
+	// https://sqlite.org/lang_altertable.html: migrate runs this with
+	// foreign keys off and checks them before it commits). Copying the rows
+	// with their ids sets each table's sequence to its highest id, so ids
+	// continue above it; no session can hold a higher one, since none runs
+	// before the store is open.
+	`
+CREATE TABLE new_accounts (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	address       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL,
+	disabled      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO new_accounts(id, address, password_hash, created, disabled)
+	SELECT id, address, password_hash, created, disabled FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE new_accounts RENAME TO accounts;
+
+CREATE TABLE new_mailboxes (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name           TEXT NOT NULL,
+	uidvalidity    INTEGER NOT NULL,
+	uidnext        INTEGER NOT NULL DEFAULT 1,
+	highestmodseq  INTEGER NOT NULL DEFAULT 1,
+	special_use    TEXT NOT NULL DEFAULT '',
+	UNIQUE (account_id, name)
+);
+INSERT INTO new_mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use)
+	SELECT id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use FROM mailboxes;
+DROP TABLE mailboxes;
+ALTER TABLE new_mailboxes RENAME TO mailboxes;
+
+CREATE TABLE new_bodies (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	hash          BLOB NOT NULL UNIQUE,
+	size          INTEGER NOT NULL,
+	header_len    INTEGER NOT NULL,
+	refs          INTEGER NOT NULL DEFAULT 0,
+	header        BLOB NOT NULL,
+	envelope      BLOB NOT NULL,
+	body          BLOB NOT NULL,
+	bodystructure BLOB NOT NULL
+);
+INSERT INTO new_bodies(id, hash, size, header_len, refs, header, envelope, body, bodystructure)
+	SELECT id, hash, size, header_len, refs, header, envelope, body, bodystructure FROM bodies;
+DROP TABLE bodies;
+ALTER TABLE new_bodies RENAME TO bodies;
+
+CREATE TABLE new_queue (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	msg_id       TEXT NOT NULL DEFAULT '',
+	domain       TEXT NOT NULL COLLATE NOCASE,
+	sender       TEXT NOT NULL,
+	body_id      INTEGER NOT NULL REFERENCES bodies(id),
+	envid        TEXT NOT NULL DEFAULT '',
+	ret          TEXT NOT NULL DEFAULT '',
+	utf8         INTEGER NOT NULL DEFAULT 0,
+	require_tls  INTEGER NOT NULL DEFAULT 0,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_attempt INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	origin       INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO new_queue(id, msg_id, domain, sender, body_id, envid, ret, utf8, require_tls, created, next_attempt, attempts, last_attempt, last_error, origin)
+	SELECT id, msg_id, domain, sender, body_id, envid, ret, utf8, require_tls, created, next_attempt, attempts, last_attempt, last_error, origin FROM queue;
+DROP TABLE queue;
+ALTER TABLE new_queue RENAME TO queue;
+CREATE INDEX queue_due ON queue(next_attempt);
+`,
 }
 
+// migrate brings the schema up to date. Each migration runs in its own
+// transaction on one connection with foreign keys off, as SQLite's procedure
+// for rebuilding a table requires (a DROP TABLE with them on would cascade
+// into every referencing row), and commits only if PRAGMA foreign_key_check
+// finds nothing. The version is read again inside the transaction, so that
+// two processes opening an old store at once migrate it once.
 func migrate(db *sql.DB) error {
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
 	var version int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this postern (%d): upgrade postern", version, len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		tx, err := db.Begin()
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.Exec(migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		// PRAGMA takes no bound parameters; v is ours, not input.
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
+	if version == len(migrations) {
+		return nil
+	}
+	// PRAGMA foreign_keys is a no-op inside a transaction: set it before.
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.ExecContext(ctx, "PRAGMA foreign_keys = ON")
+	var fk int
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 0 {
+		return fmt.Errorf("migrate: cannot turn foreign keys off (%v)", err)
+	}
+	for {
+		done, err := migrateOne(ctx, conn)
+		if err != nil || done {
+			return err
 		}
 	}
-	return nil
+}
+
+// migrateOne applies the next migration, if any, in one transaction.
+func migrateOne(ctx context.Context, conn *sql.Conn) (done bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var v int
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return false, fmt.Errorf("read schema version: %w", err)
+	}
+	if v >= len(migrations) {
+		return true, tx.Rollback()
+	}
+	if _, err := tx.Exec(migrations[v]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	rows, err := tx.Query("PRAGMA foreign_key_check")
+	if err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	var problems []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		problems = append(problems, fmt.Sprintf("%s row %d refers to a missing %s", table, rowid.Int64, parent))
+	}
+	rows.Close()
+	if len(problems) > 0 {
+		return false, fmt.Errorf("migration %d: foreign key check failed: %s", v+1, strings.Join(problems, "; "))
+	}
+	// PRAGMA takes no bound parameters; v is ours, not input.
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	return false, nil
 }

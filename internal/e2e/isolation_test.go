@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"postern/internal/testserver"
+	"postern/storage"
+)
+
+// replaceAccount deletes an account and creates another through a second
+// store on the same data directory, as "postern user del" and "postern user
+// add" do from their own process: the server hears of neither.
+func replaceAccount(t *testing.T, ts *testserver.Server, del, add, pass string) {
+	t.Helper()
+	cli, err := storage.Open(ts.Dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if err := cli.DeleteAccount(context.Background(), del); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.CreateAccount(context.Background(), add, pass); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A session of a deleted account must never reach the data of an account
+// created after it, even when the deletion happened in another process and
+// the session was not told: no id of the old account, its mailboxes or its
+// messages may lead to the new one's.
+func TestStaleSessionCannotReachNewAccount(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	ts.AddUser(t, "alice@example.test", "alice-pw")
+	ts.AddUser(t, "dave@example.test", "dave-pw")
+	sendMX(t, ts, "x@remote.test", []string{"dave@example.test"}, "Subject: for dave\r\n\r\ndave's own mail\r\n")
+
+	imap := imapLines(t, ts, "dave@example.test", "dave-pw")
+	imap.send("s SELECT INBOX")
+	imap.expect("s OK")
+	pop := popLines(t, ts, "dave@example.test", "dave-pw")
+
+	replaceAccount(t, ts, "dave@example.test", "erin@example.test", "erin-pw")
+	sendMX(t, ts, "x@remote.test", []string{"erin@example.test"}, "Subject: for erin\r\n\r\nerin's secret\r\n")
+
+	leak := func(what string, lines []string) {
+		t.Helper()
+		if s := strings.Join(lines, "\n"); strings.Contains(s, "erin's secret") || strings.Contains(s, "for erin") {
+			t.Errorf("dave's %s shows erin's mail:\n%s", what, s)
+		}
+	}
+	imap.send("f FETCH 1:* (BODY.PEEK[] ENVELOPE)")
+	leak("FETCH", imap.until("f "))
+	imap.send("u UID FETCH 1:* BODY.PEEK[]")
+	leak("UID FETCH", imap.until("u "))
+	imap.send("h UID SEARCH TEXT secret")
+	if l := imap.until("h "); strings.Contains(strings.Join(l, "\n"), "SEARCH 1") {
+		t.Errorf("dave's SEARCH finds erin's message: %q", l)
+	}
+	imap.send("a APPEND INBOX {16+}\r\ninjected by dave")
+	imap.until("a ")
+	imap.send("x SELECT INBOX")
+	leak("SELECT", imap.until("x "))
+	imap.send("y STATUS INBOX (MESSAGES)")
+	leak("STATUS", imap.until("y "))
+
+	pop.send("RETR 1")
+	retr, _ := pop.line()
+	if strings.HasPrefix(retr, "+OK") {
+		leak("RETR", pop.until("."))
+	}
+	pop.send("TOP 1 10")
+	if top, _ := pop.line(); strings.HasPrefix(top, "+OK") {
+		leak("TOP", pop.until("."))
+	}
+
+	erin, err := ts.Store.AccountByAddress(context.Background(), "erin@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := ts.Store.Mailbox(context.Background(), erin.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ts.Store.MessageUIDs(context.Background(), inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 {
+		t.Errorf("erin's INBOX has %d messages, want only the one sent to her (dave's APPEND went in?)", len(ms))
+	}
+}
+
+// A mailbox deleted and created again under the same name is a new
+// mailbox: what the server remembers about the old one (which \Recent
+// messages a session claimed) must not apply to it. The first session told
+// of a message delivered to the new one gets it as \Recent, with the
+// EXISTS (RFC 3501 §2.3.2, §7.3.2), as STATUS says.
+func TestRecentInRecreatedMailbox(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	ts.AddUser(t, "alice@example.test", "alice-pw")
+	a := imapLines(t, ts, "alice@example.test", "alice-pw")
+	b := imapLines(t, ts, "alice@example.test", "alice-pw")
+	b.send("c CREATE Projects")
+	b.expect("c OK")
+	a.send("s SELECT Projects")
+	a.expect("s OK")
+	for i := range 3 {
+		b.send("p APPEND Projects {6+}\r\nold %d", i)
+		b.expect("p OK")
+	}
+	a.send("n NOOP")
+	if l := a.expect("n OK"); !strings.Contains(strings.Join(l, "\n"), "* 3 RECENT") {
+		t.Fatalf("the selected session was not given the new messages as recent: %q", l)
+	}
+	b.send("d DELETE Projects")
+	b.expect("d OK")
+	b.send("c2 CREATE Projects")
+	b.expect("c2 OK")
+
+	c := imapLines(t, ts, "alice@example.test", "alice-pw")
+	c.send("s SELECT Projects")
+	if l := c.expect("s OK"); !strings.Contains(strings.Join(l, "\n"), "* 0 EXISTS") {
+		t.Fatalf("re-created mailbox is not empty: %q", l)
+	}
+	b.send("p2 APPEND Projects {6+}\r\nnew  1")
+	b.expect("p2 OK")
+	c.send("n NOOP")
+	got := strings.Join(c.expect("n OK"), "\n")
+	if !strings.Contains(got, "* 1 EXISTS") || !strings.Contains(got, "* 1 RECENT") {
+		t.Errorf("after a delivery to the re-created mailbox the selected session got %q, want * 1 EXISTS and * 1 RECENT", got)
+	}
+	b.send("st STATUS Projects (RECENT)")
+	if l := b.expect("st OK"); !strings.Contains(l[0], "RECENT 0") {
+		t.Errorf("STATUS after the claim: %q, want RECENT 0 (the selected session holds it)", l)
+	}
+}
