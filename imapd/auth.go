@@ -41,6 +41,9 @@ func (c *conn) authenticate(user, pass string) error {
 		lim.Success(c.remote)
 	}
 	c.acct = acct
+	// From here on the store answers only for this account's mailboxes and
+	// bodies, whatever ids the session holds.
+	c.ctx = storage.WithAccount(c.ctx, acct.ID)
 	c.state = stateAuth
 	c.sub = c.srv.cfg.Store.Subscribe(acct.ID)
 	c.srv.log.Info("imap login", "remote", c.nc.RemoteAddr().String(), "user", acct.Address)

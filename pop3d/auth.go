@@ -84,6 +84,9 @@ func (s *session) checkPassword(user, pass string) (loginResult, error) {
 	}
 	lim.Success(s.ip)
 	s.account = acct
+	// From here on the store answers only for this account's mailboxes and
+	// bodies, whatever ids the session holds.
+	s.ctx = storage.WithAccount(s.ctx, acct.ID)
 	return loginOK, nil
 }
 

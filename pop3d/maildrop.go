@@ -175,7 +175,7 @@ func (d *maildrop) startSeen() error {
 			d.seenMu.Unlock()
 			// Not the session's context: a session that ends must still
 			// record what it handed out.
-			_, err := d.st.StoreFlags(context.Background(), d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
+			_, err := d.st.StoreFlags(storage.WithAccount(context.Background(), d.accountID), d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen})
 			if err != nil {
 				d.seenMu.Lock()
 				d.seenErr = err
@@ -207,7 +207,7 @@ func (d *maildrop) finishSeen(ctx context.Context) error {
 	d.seenQueue, d.seenErr = nil, nil
 	d.seenMu.Unlock()
 	if len(uids) > 0 {
-		if _, err2 := d.st.StoreFlags(ctx, d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen}); err2 != nil {
+		if _, err2 := d.st.StoreFlags(storage.WithAccount(ctx, d.accountID), d.box.ID, uids, storage.FlagsAdd, storage.FlagSet{System: storage.FlagSeen}); err2 != nil {
 			return err2
 		}
 	}

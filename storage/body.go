@@ -130,13 +130,41 @@ type BodyReader struct {
 
 // OpenBody opens a stored body for reading. The first chunk comes with the
 // size in one query: most messages are one chunk, read with no further query.
+// In a context scoped to an account (WithAccount) only a body one of its
+// messages refers to is found.
 func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error) {
 	ctx = ctxOrBackground(ctx)
+	q := `SELECT (SELECT size FROM bodies WHERE id=?1), data FROM body_chunks WHERE body_id=?1 AND n=0`
+	args := []any{bodyID}
+	if acct, ok := accountScope(ctx); ok {
+		q += ` AND EXISTS (SELECT 1 FROM messages m JOIN mailboxes b ON b.id=m.mailbox_id WHERE m.body_id=?1 AND b.account_id=?2)`
+		args = append(args, acct)
+	}
 	var size int64
 	var first []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT size FROM bodies WHERE id=?1), data FROM body_chunks WHERE body_id=?1 AND n=0`, bodyID).Scan(&size, &first)
+	err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&size, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: 0, chunkBuf: first}, nil
+}
+
+// OpenMessage opens the body of message uid of a mailbox: what a session
+// reads a message through, so that the body is the one that message has
+// now, never one an earlier listing pointed to.
+func (s *Store) OpenMessage(ctx context.Context, mailboxID int64, uid uint32) (*BodyReader, error) {
+	ctx = ctxOrBackground(ctx)
+	mb, args := mailboxArg(ctx, mailboxID)
+	var bodyID, size int64
+	var first []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT m.body_id, b.size, c.data FROM messages m
+		JOIN bodies b ON b.id=m.body_id JOIN body_chunks c ON c.body_id=m.body_id AND c.n=0
+		WHERE m.mailbox_id=`+mb+` AND m.uid=?`, append(args, uid)...).Scan(&bodyID, &size, &first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("message uid %d of mailbox id %d: %w", uid, mailboxID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

@@ -130,6 +130,9 @@ func mailboxByIDTx(t *tx, id int64) (Mailbox, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Mailbox{}, fmt.Errorf("mailbox id %d: %w", id, ErrNotFound)
 	}
+	if err == nil {
+		err = checkScope(t.ctx, m)
+	}
 	return m, err
 }
 
@@ -140,6 +143,9 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (MailboxStat
 	m, err := scanMailbox(s.rdb.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE id=?`, mailboxID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("mailbox id %d: %w", mailboxID, ErrNotFound)
+	}
+	if err == nil {
+		err = checkScope(ctx, m)
 	}
 	if err != nil {
 		return st, err

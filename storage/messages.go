@@ -64,6 +64,9 @@ func appendTx(t *tx, items []AppendItem) ([]AppendResult, error) {
 		if name == "" {
 			name = "INBOX"
 		}
+		if err := checkAccountScope(t.ctx, it.AccountID); err != nil {
+			return nil, err
+		}
 		key := fmt.Sprint(it.AccountID, "\x00", CanonicalName(name))
 		mb := mbs[key]
 		if mb == nil {
@@ -133,9 +136,11 @@ type MessageState struct {
 func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]MessageState, error) {
 	var packed sql.NullString
 	var n int
-	err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*), group_concat(line, char(10)) FROM (
+	ctx = ctxOrBackground(ctx)
+	mb, args := mailboxArg(ctx, mailboxID)
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*), group_concat(line, char(10)) FROM (
 		SELECT uid || ' ' || (flags | (recent << 8)) || ' ' || modseq || ' ' || keywords AS line
-		FROM messages WHERE mailbox_id=? ORDER BY uid)`, mailboxID).Scan(&n, &packed)
+		FROM messages WHERE mailbox_id=`+mb+` ORDER BY uid)`, args...).Scan(&n, &packed)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +180,13 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]MessageStat
 // Every session told of a delivery asks for the new UIDs, so the store keeps
 // the highest UID claimed per mailbox in memory: the first session to ask wins
 // them, and the others learn that they lost without a query.
+//
+// The mark is kept by mailbox id alone: a session passes only ids it got
+// from its own account, and the claim itself is scoped (WithAccount).
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
-	where, args := "", []any{mailboxID}
+	ctx = ctxOrBackground(ctx)
+	mb, args := mailboxArg(ctx, mailboxID)
+	where := ""
 	if uids != nil {
 		uids = s.recent.take(mailboxID, uids)
 		if len(uids) == 0 {
@@ -188,7 +198,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32)
 		// Most SELECTs find nothing recent: say so from a read (through the
 		// partial index on recent), without taking the writer.
 		var found int
-		err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*) FROM (SELECT 1 FROM messages WHERE mailbox_id=? AND recent=1 LIMIT 1)`, mailboxID).Scan(&found)
+		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM messages WHERE mailbox_id=`+mb+` AND recent=1 LIMIT 1)`, args...).Scan(&found)
 		if err != nil || found == 0 {
 			return nil, err
 		}
@@ -196,7 +206,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32)
 	var claimed []uint32
 	err := s.write(ctx, func(t *tx) error {
 		claimed = claimed[:0]
-		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=? AND recent=1`+where+` RETURNING uid`, args...)
+		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=`+mb+` AND recent=1`+where+` RETURNING uid`, args...)
 		if err != nil {
 			return err
 		}
@@ -284,8 +294,10 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []uint3
 		cols += `, b.header`
 	}
 	list, _ := json.Marshal(uids)
-	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT `+cols+` FROM messages m JOIN bodies b ON b.id=m.body_id
-		WHERE m.mailbox_id=? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, mailboxID, string(list))
+	ctx = ctxOrBackground(ctx)
+	mb, args := mailboxArg(ctx, mailboxID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+cols+` FROM messages m JOIN bodies b ON b.id=m.body_id
+		WHERE m.mailbox_id=`+mb+` AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, append(args, string(list))...)
 	if err != nil {
 		return nil, err
 	}

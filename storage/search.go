@@ -68,10 +68,11 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols SearchC
 	if joined {
 		q += ` JOIN body_search b ON b.body_id=m.body_id`
 	}
-	q += ` WHERE m.mailbox_id=?`
+	mb, args := mailboxArg(ctx, mailboxID)
+	q += ` WHERE m.mailbox_id=` + mb
 	var n int
 	var packed string
-	if err := s.rdb.QueryRowContext(ctx, q, mailboxID).Scan(&n, &packed); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&n, &packed); err != nil {
 		return nil, err
 	}
 	out := make([]HeaderRow, 0, n)
