@@ -18,7 +18,6 @@ const fetchBatch = 500
 type message struct {
 	uid       uint32
 	size      int64 // octets RETR sends before dot-stuffing (CRLF, as stored)
-	bodyID    int64
 	headerLen int64
 	seen      bool // \Seen is set, or will be at the next flush
 	deleted   bool // DELE in this session, undone by RSET
@@ -72,7 +71,7 @@ func openMaildrop(ctx context.Context, st *storage.Store, accountID int64) (*mai
 		// A message expunged between the two queries is simply not listed.
 		for _, r := range rows {
 			d.msgs = append(d.msgs, message{
-				uid: r.UID, size: r.Size, bodyID: r.BodyID, headerLen: r.HeaderLen,
+				uid: r.UID, size: r.Size, headerLen: r.HeaderLen,
 				seen: r.Flags.Has(storage.FlagSeen),
 			})
 		}
@@ -82,12 +81,19 @@ func openMaildrop(ctx context.Context, st *storage.Store, accountID int64) (*mai
 
 func (d *maildrop) close() { d.sub.Close() }
 
+// errEventsLost: more changes came than the subscription queues, so an
+// expunge may have gone unseen and the listing can no longer be trusted.
+var errEventsLost = errors.New("events were lost")
+
 // sync applies the events other sessions caused since the last call.
-func (d *maildrop) sync() {
+func (d *maildrop) sync() error {
+	if d.sub.Lost() {
+		return errEventsLost
+	}
 	select {
 	case <-d.sub.Ready():
 	default:
-		return
+		return nil
 	}
 	for _, ev := range d.sub.Drain() {
 		switch ev.Kind {
@@ -116,6 +122,7 @@ func (d *maildrop) sync() {
 			}
 		}
 	}
+	return nil
 }
 
 func (d *maildrop) byUID(uid uint32) *message {

@@ -67,7 +67,9 @@ func (s *session) openBody(i int, off int64) (body *storage.BodyReader, first []
 	if s.copyBuf == nil {
 		s.copyBuf = make([]byte, copyBufSize)
 	}
-	body, err := s.srv.cfg.Store.OpenBody(s.ctx, m.bodyID)
+	// By (INBOX, UID), never by a body id from the listing: the body is the
+	// one this message has now, in this account, or nothing.
+	body, err := s.srv.cfg.Store.OpenMessage(s.ctx, s.drop.box.ID, m.uid)
 	if err == nil && off > 0 {
 		_, err = body.Seek(off, io.SeekStart)
 	}

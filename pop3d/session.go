@@ -312,7 +312,15 @@ func (s *session) dispatch(line []byte) error {
 		return s.protocolError("command line too long (RFC 2449 allows 255 octets)")
 	}
 	if s.drop != nil {
-		s.drop.sync()
+		if err := s.drop.sync(); err != nil {
+			// The listing may still show messages that are gone: end the
+			// session rather than serve it (RFC 3206 §4: SYS/TEMP, since
+			// a new session gets a fresh listing). Nothing is committed.
+			s.srv.log.Warn("pop3 session ended: too many changes while it was open", "remote", s.remote.String(),
+				"user", s.account.Address, "err", err)
+			s.errf("[SYS/TEMP] the maildrop changed too much during this session; please log in again")
+			return errClose
+		}
 	}
 	if s.state == stateAuthorization {
 		switch cmd.Name {

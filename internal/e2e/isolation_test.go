@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"postern/internal/testserver"
@@ -135,5 +137,77 @@ func TestRecentInRecreatedMailbox(t *testing.T) {
 	b.send("st STATUS Projects (RECENT)")
 	if l := b.expect("st OK"); !strings.Contains(l[0], "RECENT 0") {
 		t.Errorf("STATUS after the claim: %q, want RECENT 0 (the selected session holds it)", l)
+	}
+}
+
+// A POP3 session keeps its listing from login (RFC 1939 §5) and learns of
+// expunges from the store's events. When more changes came than its queue
+// holds, the listing can no longer be trusted: the session must end with
+// -ERR [SYS/TEMP] (RFC 3206 §4) instead of serving a message number from a
+// stale listing, and it must never hand out another account's message.
+func TestPOP3EndsWhenEventsAreLost(t *testing.T) {
+	ts := testserver.Start(t, testserver.Options{})
+	alice := ts.AddUser(t, "alice@example.test", "alice-pw")
+	ts.AddUser(t, "bob@example.test", "bob-pw")
+	ctx := context.Background()
+	sendMX(t, ts, "x@remote.test", []string{"alice@example.test"}, "Subject: for alice\r\n\r\nalice's mail\r\n")
+	archive, err := ts.Store.Mailbox(ctx, alice.ID, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 16
+	var uids []uint32
+	for i := range workers {
+		res, err := ts.Store.Append(ctx, []storage.AppendItem{{AccountID: alice.ID, Mailbox: "Archive",
+			Body: storage.NewBody([]byte(fmt.Sprintf("Subject: filler %d\r\n\r\nx\r\n", i)))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, res[0].UID)
+	}
+
+	pop := popLines(t, ts, "alice@example.test", "alice-pw")
+	imap := imapLines(t, ts, "alice@example.test", "alice-pw")
+	imap.send("s SELECT INBOX")
+	imap.expect("s OK")
+	imap.send("d STORE 1 +FLAGS.SILENT (\\Deleted)")
+	imap.expect("d OK")
+	imap.send("x EXPUNGE")
+	imap.expect("x OK")
+
+	// More flag changes than a subscription queues: the expunge above is
+	// among the events the POP3 session loses.
+	var wg sync.WaitGroup
+	per := storage.MaxQueuedEvents/workers + 1
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				op := storage.FlagsAdd
+				if i%2 == 1 {
+					op = storage.FlagsRemove
+				}
+				if _, err := ts.Store.StoreFlags(ctx, archive.ID, []uint32{uids[w]}, op, storage.FlagSet{System: storage.FlagFlagged}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sendMX(t, ts, "x@remote.test", []string{"bob@example.test"}, "Subject: for bob\r\n\r\nbob's secret\r\n")
+
+	pop.send("RETR 1")
+	first, err := pop.line()
+	if err != nil {
+		t.Fatalf("RETR 1: %v", err)
+	}
+	rest, closed := pop.rest()
+	if strings.Contains(first+rest, "bob's secret") {
+		t.Fatalf("alice's POP3 session handed out bob's message:\n%s\n%s", first, rest)
+	}
+	if !strings.HasPrefix(first, "-ERR [SYS/TEMP]") || !closed {
+		t.Errorf("RETR after lost events: %q (closed %v), want -ERR [SYS/TEMP] and the connection closed", first, closed)
 	}
 }
