@@ -116,13 +116,16 @@ func putBody(t *tx, b *Body) (int64, error) {
 }
 
 // BodyReader reads a stored body chunk by chunk. It holds no transaction between
-// reads, so a slow client cannot pin the database.
+// reads, so a slow client cannot pin the database; instead it pins the body:
+// until Close, the body is not deleted even if its last message is expunged
+// (see bodyPins). Close it when done.
 type BodyReader struct {
-	ctx  context.Context
-	db   *sql.DB
-	id   int64
-	size int64
-	off  int64
+	ctx    context.Context
+	st     *Store
+	id     int64
+	size   int64
+	off    int64
+	pinned bool
 
 	chunkN   int64 // index of the cached chunk, -1 if none
 	chunkBuf []byte
@@ -134,6 +137,10 @@ type BodyReader struct {
 // messages refers to is found.
 func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error) {
 	ctx = ctxOrBackground(ctx)
+	// Pinned before the read: a body found from here on stays.
+	if !s.pins.pin(bodyID) {
+		return nil, fmt.Errorf("body %d: %w (being deleted)", bodyID, ErrNotFound)
+	}
 	q := `SELECT (SELECT size FROM bodies WHERE id=?1), data FROM body_chunks WHERE body_id=?1 AND n=0`
 	args := []any{bodyID}
 	if acct, ok := accountScope(ctx); ok {
@@ -144,12 +151,19 @@ func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error)
 	var first []byte
 	err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&size, &first)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
+		err = fmt.Errorf("body %d: %w", bodyID, ErrNotFound)
 	}
 	if err != nil {
+		s.unpin(bodyID)
 		return nil, err
 	}
-	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: 0, chunkBuf: first}, nil
+	return &BodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}, nil
+}
+
+func (s *Store) unpin(bodyID int64) {
+	if s.pins.unpin(bodyID) {
+		go s.purgeBody(bodyID)
+	}
 }
 
 // OpenMessage opens the body of message uid of a mailbox: what a session
@@ -169,7 +183,25 @@ func (s *Store) OpenMessage(ctx context.Context, mailboxID int64, uid uint32) (*
 	if err != nil {
 		return nil, err
 	}
-	return &BodyReader{ctx: ctx, db: s.rdb, id: bodyID, size: size, chunkN: 0, chunkBuf: first}, nil
+	gone := fmt.Errorf("message uid %d of mailbox id %d: %w (expunged while opened)", uid, mailboxID, ErrNotFound)
+	if !s.pins.pin(bodyID) {
+		return nil, gone
+	}
+	r := &BodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}
+	if int64(len(first)) < size {
+		// The body was found before it was pinned: make sure it was not
+		// deleted in between, or the next chunk would be missing.
+		var one int
+		err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM bodies WHERE id=?`, bodyID).Scan(&one)
+		if err != nil {
+			r.Close()
+			if errors.Is(err, sql.ErrNoRows) {
+				err = gone
+			}
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // ReadBody returns a whole stored body.
@@ -178,6 +210,7 @@ func (s *Store) ReadBody(ctx context.Context, bodyID int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	buf := make([]byte, r.size)
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
@@ -193,7 +226,7 @@ func (r *BodyReader) chunk(n int64) ([]byte, error) {
 		return r.chunkBuf, nil
 	}
 	var data []byte
-	err := r.db.QueryRowContext(r.ctx, `SELECT data FROM body_chunks WHERE body_id=? AND n=?`, r.id, n).Scan(&data)
+	err := r.st.rdb.QueryRowContext(r.ctx, `SELECT data FROM body_chunks WHERE body_id=? AND n=?`, r.id, n).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("body %d chunk %d: %w (the message was expunged while being read)", r.id, n, ErrNotFound)
 	}
@@ -262,9 +295,13 @@ func (r *BodyReader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// Close releases the cached chunk.
+// Close releases the cached chunk and the pin on the body.
 func (r *BodyReader) Close() error {
 	r.chunkBuf = nil
 	r.chunkN = -1
+	if r.pinned {
+		r.pinned = false
+		r.st.unpin(r.id)
+	}
 	return nil
 }

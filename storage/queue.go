@@ -417,11 +417,7 @@ func removeQueueTx(t *tx, id, bodyID int64) error {
 	if _, err := t.Exec(`DELETE FROM queue WHERE id=?`, id); err != nil {
 		return err
 	}
-	if _, err := t.Exec(`UPDATE bodies SET refs=refs-1 WHERE id=?`, bodyID); err != nil {
-		return err
-	}
-	_, err := t.Exec(`DELETE FROM bodies WHERE id=? AND refs<=0`, bodyID)
-	return err
+	return releaseBodyTx(t, bodyID, 1)
 }
 
 // QueueRetry makes one entry (id > 0) or every entry (id == 0) due at now and

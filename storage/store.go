@@ -60,6 +60,7 @@ type Store struct {
 	opts Options
 
 	recent   recentClaims // see ClaimRecent
+	pins     bodyPins     // see BodyReader
 	analysis *analysisBudget
 
 	writes chan *writeReq

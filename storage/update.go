@@ -266,10 +266,7 @@ func expungeTx(t *tx, mb Mailbox, sel uidSel) ([]uint32, error) {
 		return nil, nil
 	}
 	for bid, n := range bodies {
-		if _, err := t.Exec(`UPDATE bodies SET refs=refs-? WHERE id=?`, n, bid); err != nil {
-			return nil, err
-		}
-		if _, err := t.Exec(`DELETE FROM bodies WHERE id=? AND refs<=0`, bid); err != nil {
+		if err := releaseBodyTx(t, bid, n); err != nil {
 			return nil, err
 		}
 	}

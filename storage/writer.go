@@ -11,14 +11,19 @@ import (
 type tx struct {
 	*sql.Tx
 	ctx    context.Context
+	store  *Store
 	origin uint64
 	events []Event
+	ended  *[]func() // run once the group transaction has ended, see atEnd
 }
 
 func (t *tx) publish(ev Event) {
 	ev.Origin = t.origin
 	t.events = append(t.events, ev)
 }
+
+// atEnd runs f once the group transaction has ended, committed or not.
+func (t *tx) atEnd(f func()) { *t.ended = append(*t.ended, f) }
 
 type writeReq struct {
 	ctx    context.Context
@@ -91,7 +96,16 @@ func (s *Store) writer() {
 }
 
 func (s *Store) commit(batch []*writeReq) {
+	// Run before the callers are answered: what they see next includes it.
+	var ended []func()
+	runEnded := func() {
+		for _, f := range ended {
+			f()
+		}
+		ended = nil
+	}
 	fail := func(err error) {
+		runEnded()
 		for _, r := range batch {
 			r.result <- err
 		}
@@ -114,7 +128,7 @@ func (s *Store) commit(batch []*writeReq) {
 				continue
 			}
 		}
-		t := &tx{Tx: sqltx, ctx: r.ctx, origin: originFrom(r.ctx)}
+		t := &tx{Tx: sqltx, ctx: r.ctx, store: s, origin: originFrom(r.ctx), ended: &ended}
 		err := r.fn(t)
 		if len(batch) > 1 {
 			if err != nil {
@@ -142,6 +156,7 @@ func (s *Store) commit(batch []*writeReq) {
 		fail(fmt.Errorf("storage: commit: %w", err))
 		return
 	}
+	runEnded()
 	for i, r := range batch {
 		if errs[i] == nil && len(r.events) > 0 {
 			s.bus.Publish(r.events)

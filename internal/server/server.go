@@ -88,6 +88,12 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Bodies a reader kept past their last expunge when the server stopped.
+	if n, err := st.DeleteUnreferencedBodies(context.Background()); err != nil {
+		logger.Warn("could not delete unreferenced message bodies", "err", err)
+	} else if n > 0 {
+		logger.Info("deleted unreferenced message bodies", "count", n)
+	}
 	cert, err := tlsutil.LoadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		st.Close()
