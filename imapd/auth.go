@@ -46,6 +46,7 @@ func (c *conn) authenticate(user, pass string) error {
 	c.ctx = storage.WithAccount(c.ctx, acct.ID)
 	c.state = stateAuth
 	c.sub = c.srv.cfg.Store.Subscribe(acct.ID)
+	c.stopEnd = c.sub.AfterEnd(c.accountEnded)
 	c.srv.log.Info("imap login", "remote", c.nc.RemoteAddr().String(), "user", acct.Address)
 	return nil
 }

@@ -54,7 +54,7 @@ func init() {
 		c.r.Release()
 		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 		c.waiting.Store(true)
-		if c.shutting.Load() {
+		if c.stopping() != "" {
 			c.nc.SetReadDeadline(time.Now())
 		}
 		line, err := c.readSASLLine()
@@ -62,10 +62,10 @@ func init() {
 		close(stop)
 		wg.Wait()
 		if err != nil {
-			if c.shutting.Load() {
-				c.bye("Server shutting down")
+			if msg := c.stopping(); msg != "" && !c.closing {
+				c.bye(msg)
 				c.enc.Flush()
-			} else if isTimeout(err) {
+			} else if isTimeout(err) && !c.closing {
 				// RFC 2177 §3: a client re-issues IDLE at least every 29
 				// minutes; one that did not is gone.
 				c.bye("Autologout; idle for too long")

@@ -43,7 +43,9 @@ type conn struct {
 
 	waiting  atomic.Bool // blocked reading the start of a command
 	shutting atomic.Bool
-	closing  bool // BYE sent: close after the current command
+	ended    atomic.Bool // the account was deleted or disabled
+	stopEnd  func() bool // cancels the AfterEnd of sub
+	closing  bool        // BYE sent: close after the current command
 }
 
 func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
@@ -69,6 +71,30 @@ func (c *conn) Shutdown() {
 
 // Close ends the connection at once (a shutdown that ran out of time).
 func (c *conn) Close() { c.raw.Close() }
+
+// accountEnded runs when the account is deleted or disabled: like Shutdown,
+// it wakes a connection waiting for a command, which then says BYE.
+func (c *conn) accountEnded() {
+	c.ended.Store(true)
+	if c.waiting.Load() {
+		c.raw.SetReadDeadline(time.Now())
+	}
+}
+
+// stopping returns the text of the BYE for a connection that must end
+// (a shutdown, or the account gone), or "".
+func (c *conn) stopping() string {
+	switch {
+	case c.shutting.Load():
+		return "Server shutting down"
+	case c.ended.Load():
+		if errors.Is(c.sub.Err(), storage.ErrAccountDeleted) {
+			return "Account deleted"
+		}
+		return "Account disabled"
+	}
+	return ""
+}
 
 // Serve runs the connection until it ends.
 func (c *conn) Serve() {
@@ -113,6 +139,9 @@ func (c *conn) Serve() {
 }
 
 func (c *conn) cleanup() {
+	if c.stopEnd != nil {
+		c.stopEnd()
+	}
 	if c.sub != nil {
 		c.sub.Close()
 	}
@@ -142,8 +171,8 @@ func (c *conn) bye(text string) {
 func (c *conn) readAndRun() bool {
 	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
 	c.waiting.Store(true)
-	if c.shutting.Load() {
-		c.bye("Server shutting down")
+	if msg := c.stopping(); msg != "" {
+		c.bye(msg)
 		return false
 	}
 	// Empty lines between commands are tolerated.
@@ -151,8 +180,8 @@ func (c *conn) readAndRun() bool {
 		b, err := c.r.PeekByte()
 		if err != nil {
 			c.waiting.Store(false)
-			if c.shutting.Load() {
-				c.bye("Server shutting down")
+			if msg := c.stopping(); msg != "" {
+				c.bye(msg)
 			} else if isTimeout(err) {
 				c.bye("Autologout; idle for too long")
 			}

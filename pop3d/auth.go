@@ -130,6 +130,8 @@ func (s *session) openMaildrop() {
 		return
 	}
 	s.release, s.drop, s.state = release, d, stateTransaction
+	sub := d.sub
+	s.stopEnd = sub.AfterEnd(func() { s.accountEnded(sub.Err()) })
 	n, octets := d.stat()
 	s.ok("maildrop has " + strconv.Itoa(n) + " messages (" + strconv.FormatInt(octets, 10) + " octets)")
 }

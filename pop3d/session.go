@@ -45,6 +45,8 @@ const (
 var (
 	errLineTooLong = errors.New("line too long")
 	errInterrupted = errors.New("server shutting down")
+	// errAccountEnded wraps storage.ErrAccountDeleted or ErrAccountDisabled.
+	errAccountEnded = errors.New("account ended")
 	// errClose ends a session after its last reply was written.
 	errClose = errors.New("close connection")
 )
@@ -58,10 +60,12 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu          sync.Mutex // guards conn and interrupted against Shutdown
+	mu          sync.Mutex // guards conn, interrupted and ended against Shutdown and accountEnded
 	conn        net.Conn
 	interrupted bool
-	armed       time.Time // when the deadline was last pushed forward
+	ended       error       // why the account's sessions must end, see accountEnded
+	stopEnd     func() bool // cancels the AfterEnd of the maildrop's subscription
+	armed       time.Time   // when the deadline was last pushed forward
 
 	r     *bufio.Reader
 	w     *bufio.Writer
@@ -133,6 +137,9 @@ func (s *session) finish() {
 	c := s.conn
 	s.mu.Unlock()
 	c.Close()
+	if s.stopEnd != nil {
+		s.stopEnd()
+	}
 	if s.drop != nil {
 		// Messages handed out keep their \Seen even without QUIT. This
 		// happens before the lock goes, so the next session sees it.
@@ -157,6 +164,22 @@ func (s *session) Shutdown() {
 	defer s.mu.Unlock()
 	s.interrupted = true
 	s.conn.SetReadDeadline(time.Now())
+}
+
+// accountEnded runs when the account is deleted or disabled: like Shutdown,
+// it wakes a session waiting for a command, which then ends.
+func (s *session) accountEnded(why error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = fmt.Errorf("%w: %w", errAccountEnded, why)
+	s.conn.SetReadDeadline(time.Now())
+}
+
+// endedErr is the error of accountEnded, or nil.
+func (s *session) endedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
 }
 
 // Close closes the connection and cancels store calls in progress.
@@ -204,6 +227,11 @@ func (s *session) run() error {
 func (s *session) goodbye(err error) {
 	var msg string
 	switch {
+	// RFC 3206 §4: SYS/PERM, since only an administrator can undo it.
+	case errors.Is(err, storage.ErrAccountDeleted):
+		msg = "-ERR [SYS/PERM] this account was deleted\r\n"
+	case errors.Is(err, storage.ErrAccountDisabled):
+		msg = "-ERR [SYS/PERM] this account was disabled\r\n"
 	case errors.Is(err, errInterrupted):
 		msg = "-ERR [SYS/TEMP] server shutting down\r\n"
 	case isTimeout(err) && s.isInterrupted():
@@ -235,6 +263,9 @@ func isTimeout(err error) bool {
 // Before it would block it commits what replies depend on and flushes the
 // replies, so pipelined commands (RFC 2449 §6.6) are answered in one write.
 func (s *session) readLine() ([]byte, error) {
+	if err := s.endedErr(); err != nil {
+		return nil, err
+	}
 	if s.r.Buffered() == 0 {
 		if err := s.flush(); err != nil {
 			return nil, err
@@ -248,6 +279,9 @@ func (s *session) readLine() ([]byte, error) {
 	line, err := s.r.ReadSlice('\n')
 	if err == nil {
 		return line, nil
+	}
+	if eerr := s.endedErr(); eerr != nil {
+		return nil, eerr
 	}
 	if !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
@@ -284,6 +318,9 @@ func (s *session) armDeadline() error {
 // keepAlive pushes the deadline forward while a client is busy: a long run
 // of pipelined commands, or a large RETR to a slow client, is not idleness.
 func (s *session) keepAlive() error {
+	if err := s.endedErr(); err != nil {
+		return err
+	}
 	if time.Since(s.armed) < s.srv.cfg.IdleTimeout/8 {
 		return nil
 	}

@@ -19,6 +19,20 @@ const authTimeout = 30 * time.Second
 // authSession is a submission session: a session with AUTH (RFC 4954).
 type authSession struct {
 	*session
+	watch   *storage.Subscription // the account's end, once logged in
+	unwatch func() bool
+}
+
+// Logout implements smtp.Session.
+func (s *authSession) Logout() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watch != nil {
+		s.unwatch()
+		s.watch.Close()
+		s.watch = nil
+	}
+	return nil
 }
 
 // authAllowed: passwords travel only inside TLS, or in the clear from
@@ -86,6 +100,12 @@ func (s *authSession) authenticate(user, pass string) error {
 	lim.Success(s.remote)
 	s.mu.Lock()
 	s.account = &acct
+	// The session ends at once when the account is deleted or disabled.
+	if s.tc != nil {
+		s.watch = s.srv.cfg.Store.WatchAccount(acct.ID)
+		tc := s.tc
+		s.unwatch = s.watch.AfterEnd(func() { tc.end(errAccountEnded) })
+	}
 	s.mu.Unlock()
 	if s.tc != nil {
 		s.tc.setUser(acct.Address)

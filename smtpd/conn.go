@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -79,9 +80,10 @@ type trackedConn struct {
 	messages atomic.Int64
 
 	timedOut atomic.Bool
-	eof      atomic.Bool // stop reading: the next read is io.EOF
-	draining atomic.Bool // shutting down: end the connection once idle
-	busy     atomic.Bool // a message is being received
+	ended    atomic.Pointer[smtp.SMTPError] // the account ended, see end
+	eof      atomic.Bool                    // stop reading: the next read is io.EOF
+	draining atomic.Bool                    // shutting down: end the connection once idle
+	busy     atomic.Bool                    // a message is being received
 
 	closeOnce sync.Once
 }
@@ -101,8 +103,11 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	if c.eof.Load() {
 		return 0, io.EOF
 	}
+	if e := c.ended.Load(); e != nil {
+		return 0, c.endedRead(e)
+	}
 	if c.draining.Load() && !c.busy.Load() {
-		c.sayGoodbye()
+		c.sayGoodbye(shutdownReply)
 		return 0, io.EOF
 	}
 	if c.timedOut.Load() {
@@ -112,8 +117,11 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
+			if e := c.ended.Load(); e != nil {
+				return n, c.endedRead(e) // woken by end
+			}
 			if c.draining.Load() && !c.busy.Load() {
-				c.sayGoodbye() // woken by drain
+				c.sayGoodbye(shutdownReply) // woken by drain
 				return n, io.EOF
 			}
 			c.timedOut.Store(true)
@@ -123,19 +131,38 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sayGoodbye writes shutdownReply once, if the connection can take it. It
-// runs in go-smtp's connection goroutine, inside a read for the next
-// command: no reply of go-smtp's is being written then, and a *tls.Conn
-// allows a write while its read waits.
-func (c *trackedConn) sayGoodbye() {
+// sayGoodbye writes reply once, if the connection can take it. It runs in
+// go-smtp's connection goroutine, inside a read for the next command: no
+// reply of go-smtp's is being written then, and a *tls.Conn allows a write
+// while its read waits.
+func (c *trackedConn) sayGoodbye(reply string) {
 	c.goodbye.Do(func() {
 		top := c.top.Load()
 		if top == nil {
 			return
 		}
 		top.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(top, shutdownReply)
+		io.WriteString(top, reply)
 	})
+}
+
+// end is called when the session's account is deleted or disabled: the
+// connection ends at once, with reply. A read in progress is woken.
+func (c *trackedConn) end(reply *smtp.SMTPError) {
+	c.ended.Store(reply)
+	c.Conn.SetReadDeadline(time.Now())
+}
+
+// endedRead is what a read returns once the account has ended: between
+// commands the client is told (421) and the connection ends; in the middle
+// of a message the read fails with the reply, which DATA passes on.
+func (c *trackedConn) endedRead(reply *smtp.SMTPError) error {
+	if c.busy.Load() {
+		return reply
+	}
+	c.sayGoodbye(fmt.Sprintf("%d %d.%d.%d %s\r\n", reply.Code,
+		reply.EnhancedCode[0], reply.EnhancedCode[1], reply.EnhancedCode[2], reply.Message))
+	return io.EOF
 }
 
 // stopReading makes the next read return io.EOF, so that go-smtp writes the

@@ -42,6 +42,7 @@ var (
 	errBareNewline  = reply(550, 5, 6, 0, "Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 §2.3.8)")
 	errLongLine     = reply(554, 5, 6, 0, "Message has a line longer than the server accepts; closing")
 	errShuttingDown = reply(421, 4, 3, 2, "Server shutting down; try again later")
+	errAccountEnded = reply(421, 4, 7, 0, "Your account was deleted or disabled; closing")
 )
 
 // errSizeExceeded refuses a message, declared or sent, over the size limit

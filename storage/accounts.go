@@ -133,8 +133,40 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 				return err
 			}
 		}
-		_, err = t.Exec(`DELETE FROM accounts WHERE id=?`, id)
-		return err
+		if _, err := t.Exec(`DELETE FROM accounts WHERE id=?`, id); err != nil {
+			return err
+		}
+		t.publish(Event{Kind: EventAccountDelete, AccountID: id})
+		return nil
+	})
+}
+
+// DisableAccount keeps an account and its mail but refuses its logins and
+// its mail (RFC 3463 X.2.1), and ends its sessions.
+func (s *Store) DisableAccount(ctx context.Context, address string) error {
+	return s.setDisabled(ctx, address, true)
+}
+
+// EnableAccount undoes DisableAccount.
+func (s *Store) EnableAccount(ctx context.Context, address string) error {
+	return s.setDisabled(ctx, address, false)
+}
+
+func (s *Store) setDisabled(ctx context.Context, address string, disabled bool) error {
+	address = NormalizeAddress(address)
+	return s.write(ctx, func(t *tx) error {
+		var id int64
+		err := t.QueryRow(`UPDATE accounts SET disabled=? WHERE address=? RETURNING id`, disabled, address).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("account %s: %w", address, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if disabled {
+			t.publish(Event{Kind: EventAccountDisable, AccountID: id})
+		}
+		return nil
 	})
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 )
@@ -10,12 +11,20 @@ import (
 type EventKind uint8
 
 const (
-	EventAppend        EventKind = iota + 1 // UIDs were added to a mailbox
-	EventFlags                              // flags of UIDs changed (Flags, ModSeqs parallel to UIDs)
-	EventExpunge                            // UIDs were removed from a mailbox
-	EventMailboxCreate                      // a mailbox was created
-	EventMailboxDelete                      // a mailbox was deleted
-	EventMailboxRename                      // a mailbox was renamed to NewName
+	EventAppend         EventKind = iota + 1 // UIDs were added to a mailbox
+	EventFlags                               // flags of UIDs changed (Flags, ModSeqs parallel to UIDs)
+	EventExpunge                             // UIDs were removed from a mailbox
+	EventMailboxCreate                       // a mailbox was created
+	EventMailboxDelete                       // a mailbox was deleted
+	EventMailboxRename                       // a mailbox was renamed to NewName
+	EventAccountDisable                      // the account was disabled: its sessions end
+	EventAccountDelete                       // the account was deleted: its sessions end
+)
+
+// Why a subscription ended (Subscription.Err).
+var (
+	ErrAccountDeleted  = errors.New("account deleted")
+	ErrAccountDisabled = errors.New("account disabled")
 )
 
 // Event is one committed change, published after the transaction that made it.
@@ -44,16 +53,70 @@ type Bus interface {
 const MaxQueuedEvents = 10000
 
 // Subscription receives the events of one account. Events queue until Drain; Ready
-// wakes a waiting session without blocking the publisher.
+// wakes a waiting session without blocking the publisher. When the account is
+// deleted or disabled the subscription ends (Ended): every session of the
+// account must then end.
 type Subscription struct {
 	account int64
 	bus     *memBus
 	ready   chan struct{}
+	// end is cancelled, with the reason, when the account goes; a context
+	// gives AfterEnd without a goroutine per waiting session.
+	end     context.Context
+	stopEnd context.CancelCauseFunc
 
-	mu     sync.Mutex
-	queue  []Event
-	lost   bool // events were dropped since the last Lost call
-	closed bool
+	mu      sync.Mutex
+	queue   []Event
+	lost    bool // events were dropped since the last Lost call
+	closed  bool
+	discard bool // keep no events (WatchAccount)
+}
+
+func newSubscription(accountID int64, bus *memBus) *Subscription {
+	end, stop := context.WithCancelCause(context.Background())
+	return &Subscription{account: accountID, bus: bus, ready: make(chan struct{}, 1), end: end, stopEnd: stop}
+}
+
+// Ended is closed when the account is deleted or disabled.
+func (s *Subscription) Ended() <-chan struct{} { return s.end.Done() }
+
+// Err says why the subscription ended: ErrAccountDeleted or
+// ErrAccountDisabled; nil while it has not.
+func (s *Subscription) Err() error {
+	if s.end.Err() == nil {
+		return nil
+	}
+	return context.Cause(s.end)
+}
+
+// AfterEnd arranges for f to run in its own goroutine once the subscription
+// ends (at once if it has), as context.AfterFunc does: nothing runs until
+// then. stop cancels it and reports whether it did so before f started.
+func (s *Subscription) AfterEnd(f func()) (stop func() bool) {
+	return context.AfterFunc(s.end, f)
+}
+
+// finish ends the subscription for good: the session it serves must end.
+func (s *Subscription) finish(why error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.queue = nil
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	s.stopEnd(why)
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// keepNothing turns the subscription into a watch of the account's end.
+func (s *Subscription) keepNothing() {
+	s.mu.Lock()
+	s.discard, s.queue = true, nil
+	s.mu.Unlock()
 }
 
 // Lost reports, once, that events were dropped because the queue was full. A
@@ -103,8 +166,16 @@ func (s *Subscription) Close() {
 }
 
 func (s *Subscription) push(ev Event) {
+	switch ev.Kind {
+	case EventAccountDelete:
+		s.finish(ErrAccountDeleted)
+		return
+	case EventAccountDisable:
+		s.finish(ErrAccountDisabled)
+		return
+	}
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || s.discard || s.end.Err() != nil {
 		s.mu.Unlock()
 		return
 	}
@@ -131,7 +202,7 @@ func NewBus() Bus {
 }
 
 func (b *memBus) Subscribe(accountID int64) *Subscription {
-	s := &Subscription{account: accountID, bus: b, ready: make(chan struct{}, 1)}
+	s := newSubscription(accountID, b)
 	b.mu.Lock()
 	m := b.subs[accountID]
 	if m == nil {

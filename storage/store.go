@@ -179,9 +179,31 @@ func (s *Store) Close() error {
 	return errors.Join(err1, err2)
 }
 
-// Subscribe returns a subscription to change events of one account.
+// Subscribe returns a subscription to change events of one account. It is
+// ended from the start if the account is already gone or disabled: a
+// login that raced with DeleteAccount or DisableAccount ends as well.
 func (s *Store) Subscribe(accountID int64) *Subscription {
-	return s.bus.Subscribe(accountID)
+	sub := s.bus.Subscribe(accountID)
+	// Read after subscribing: a change committed before this read is seen
+	// here, one committed after it reaches the subscription as an event.
+	var disabled bool
+	err := s.rdb.QueryRow(`SELECT disabled FROM accounts WHERE id=?`, accountID).Scan(&disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		sub.finish(ErrAccountDeleted)
+	case err == nil && disabled:
+		sub.finish(ErrAccountDisabled)
+	}
+	return sub
+}
+
+// WatchAccount returns a subscription that keeps no events: only Ended and
+// AfterEnd are of use. It is for sessions that show no mailbox (SMTP
+// submission), so that mail arriving for the account costs them nothing.
+func (s *Store) WatchAccount(accountID int64) *Subscription {
+	sub := s.Subscribe(accountID)
+	sub.keepNothing()
+	return sub
 }
 
 // ctxOrBackground guards against nil contexts from callers.
