@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"postern/config"
+	"postern/storage"
 )
 
 // writeConfig writes a config whose data_dir is a fresh temp dir and returns its path.
@@ -119,4 +124,54 @@ func TestHelpAndUsage(t *testing.T) {
 	if code, _, errs := cli(t, bad, "", "user", "list"); code != 1 || !strings.Contains(errs, "unknown key bogus_key") {
 		t.Errorf("bad config: %d %q", code, errs)
 	}
+}
+
+// "user disable" keeps the account and its mail but refuses its logins;
+// "user enable" undoes it. "user list" shows which.
+func TestUserDisableEnable(t *testing.T) {
+	cfg := writeConfig(t, "")
+	if code, _, errs := cli(t, cfg, "pw\n", "user", "add", "dave@example.test"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, errs := cli(t, cfg, "", "user", "disable", "Dave@Example.test"); code != 0 || !strings.Contains(out, "disabled dave@example.test") {
+		t.Fatalf("disable: %d %q %q", code, out, errs)
+	}
+	if _, out, _ := cli(t, cfg, "", "user", "list"); !strings.Contains(out, "dave@example.test") || !strings.Contains(out, "disabled") {
+		t.Errorf("user list after disable: %q", out)
+	}
+	st := openCLIStore(t, cfg)
+	if _, err := st.Authenticate(context.Background(), "dave@example.test", "pw"); !errors.Is(err, storage.ErrAuthFailed) {
+		t.Errorf("login of a disabled account: %v", err)
+	}
+	st.Close()
+	if code, out, errs := cli(t, cfg, "", "user", "enable", "dave@example.test"); code != 0 || !strings.Contains(out, "enabled dave@example.test") {
+		t.Fatalf("enable: %d %q %q", code, out, errs)
+	}
+	if _, out, _ := cli(t, cfg, "", "user", "list"); strings.Contains(out, "disabled") {
+		t.Errorf("user list after enable: %q", out)
+	}
+	st = openCLIStore(t, cfg)
+	if _, err := st.Authenticate(context.Background(), "dave@example.test", "pw"); err != nil {
+		t.Errorf("login after enable: %v", err)
+	}
+	st.Close()
+	for _, verb := range []string{"disable", "enable"} {
+		if code, _, errs := cli(t, cfg, "", "user", verb, "nobody@example.test"); code != 1 || !strings.Contains(errs, "no account nobody@example.test") {
+			t.Errorf("%s of an unknown account: %d %q", verb, code, errs)
+		}
+	}
+}
+
+// openCLIStore opens the store the config names, as the CLI does.
+func openCLIStore(t *testing.T, cfgPath string) *storage.Store {
+	t.Helper()
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.Open(c.DataDir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

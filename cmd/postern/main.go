@@ -27,6 +27,8 @@ var commands = []command{
 	{"user add", "ADDRESS", "create an account (password from stdin, or prompted)", runUserAdd},
 	{"user passwd", "ADDRESS", "change an account's password", runUserPasswd},
 	{"user del", "ADDRESS", "delete an account and all its mail", runUserDel},
+	{"user disable", "ADDRESS", "refuse an account's logins and mail, keeping its mail", runUserDisable},
+	{"user enable", "ADDRESS", "undo user disable", runUserEnable},
 	{"user list", "", "list accounts", runUserList},
 	{"alias add", "ALIAS TARGET...", "add an alias (ALIAS is local@domain, or @domain for a catch-all)", runAliasAdd},
 	{"alias del", "ALIAS", "delete an alias", runAliasDel},

@@ -156,6 +156,39 @@ func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	})
 }
 
+func runUserDisable(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	return setUserDisabled(env, fs, args, true)
+}
+
+func runUserEnable(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	return setUserDisabled(env, fs, args, false)
+}
+
+func setUserDisabled(env *cliEnv, fs *flag.FlagSet, args []string, disable bool) error {
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withStore(env, func(_ config.Config, st *storage.Store) error {
+		a, err := st.AccountByAddress(context.Background(), pos[0])
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("no account %s", pos[0])
+			}
+			return err
+		}
+		set, done := st.EnableAccount, "enabled"
+		if disable {
+			set, done = st.DisableAccount, "disabled"
+		}
+		if err := set(context.Background(), a.Address); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%s %s\n", done, a.Address)
+		return nil
+	})
+}
+
 func runUserList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
