@@ -321,6 +321,14 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 			Raw(" bytes besides literals").CRLF()
 	case errors.As(err, &bc):
 		c.enc.Raw(tag).Raw(" NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset").CRLF()
+	case errors.Is(err, storage.ErrNoSpace):
+		// RFC 5530 §3 has no code for a full disk; OVERQUOTA ("the user
+		// would be over quota after the operation") comes closest and
+		// tells the client what helps, deleting mail, which works still.
+		// Dovecot answers a full disk the same way.
+		c.srv.log.Warn("imap command failed: disk full", "remote", c.nc.RemoteAddr().String(), "user", c.acct.Address,
+			"command", reqName(req), "err", err)
+		c.enc.Raw(tag).Raw(" NO [OVERQUOTA] Not enough disk space on the server; delete mail or try again later").CRLF()
 	case isConnError(err):
 		return false
 	default:

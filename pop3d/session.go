@@ -430,6 +430,11 @@ func (s *session) errf(format string, args ...any) {
 
 // sysError answers a store failure with [SYS/TEMP] (RFC 3206 §4) and logs it.
 func (s *session) sysError(what string, err error) {
+	if errors.Is(err, storage.ErrNoSpace) {
+		s.srv.log.Warn("pop3 store error: disk full", "remote", s.remote.String(), "user", s.account.Address, "op", what, "err", err)
+		s.errf("[SYS/TEMP] %s failed: the server's disk is full, try again later", what)
+		return
+	}
 	s.srv.log.Error("pop3 store error", "remote", s.remote.String(), "user", s.account.Address, "op", what, "err", err)
 	s.errf("[SYS/TEMP] %s failed, try again later", what)
 }

@@ -128,6 +128,9 @@ func (s *session) dataError(id string, env *delivery.Envelope, err error) error 
 			return se
 		}
 		return errReadFailed
+	case errors.Is(err, storage.ErrNoSpace):
+		s.srv.log.Warn("message refused: disk full", "id", id, "from", env.From, "err", err)
+		return errNoSpace
 	case errors.As(err, &queueErr):
 		s.srv.log.Warn("message refused: outbound queue", "id", id, "err", queueErr.Err)
 		if errors.Is(err, delivery.ErrOutboundDisabled) {

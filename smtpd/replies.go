@@ -38,6 +38,7 @@ var (
 	errNoOutbound   = reply(451, 4, 3, 0, "Outbound delivery is not enabled yet; try again later")
 	errQueueFailed  = reply(451, 4, 3, 0, "Cannot queue the message for remote delivery now; try again later")
 	errStoreFailed  = reply(451, 4, 3, 0, "Cannot store the message now; nothing was delivered, try again later")
+	errNoSpace      = reply(452, 4, 3, 1, "Insufficient system storage; nothing was delivered, try again later") // RFC 3463 §3.4
 	errReadFailed   = reply(451, 4, 4, 2, "Connection problem while reading the message; nothing was delivered")
 	errBareNewline  = reply(550, 5, 6, 0, "Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 §2.3.8)")
 	errLongLine     = reply(554, 5, 6, 0, "Message has a line longer than the server accepts; closing")

@@ -102,7 +102,7 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 // DeleteAccount removes an account, its mailboxes and messages.
 func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 	address = NormalizeAddress(address)
-	return s.write(ctx, func(t *tx) error {
+	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
 		if err := t.QueryRow(`SELECT id FROM accounts WHERE address=?`, address).Scan(&id); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -154,7 +154,7 @@ func (s *Store) EnableAccount(ctx context.Context, address string) error {
 
 func (s *Store) setDisabled(ctx context.Context, address string, disabled bool) error {
 	address = NormalizeAddress(address)
-	return s.write(ctx, func(t *tx) error {
+	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
 		err := t.QueryRow(`UPDATE accounts SET disabled=? WHERE address=? RETURNING id`, disabled, address).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {

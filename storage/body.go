@@ -83,6 +83,9 @@ func putBody(t *tx, b *Body) (int64, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
+	if err := t.store.space.admit(b.Size()); err != nil {
+		return 0, err
+	}
 	in := b.info
 	var date, zone int64
 	if !in.Date.IsZero() {

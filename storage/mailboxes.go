@@ -219,7 +219,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 	if name == "INBOX" {
 		return fmt.Errorf("INBOX cannot be deleted: %w", ErrInvalidName)
 	}
-	return s.write(ctx, func(t *tx) error {
+	return s.writeFreeing(ctx, func(t *tx) error {
 		m, err := mailboxTx(t, accountID, name)
 		if err != nil {
 			return err

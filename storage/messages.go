@@ -204,7 +204,9 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32)
 		}
 	}
 	var claimed []uint32
-	err := s.write(ctx, func(t *tx) error {
+	// A claim writes little; on a full disk it may use the reserve, so that
+	// SELECT, and with it deleting mail, keeps working.
+	err := s.writeFreeing(ctx, func(t *tx) error {
 		claimed = claimed[:0]
 		rows, err := t.Query(`UPDATE messages SET recent=0 WHERE mailbox_id=`+mb+` AND recent=1`+where+` RETURNING uid`, args...)
 		if err != nil {

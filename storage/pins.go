@@ -118,7 +118,7 @@ func deleteUnreferencedTx(t *tx, bodyID int64) (deleted bool, err error) {
 // unreferenced. If the store is closed first, the body stays until
 // DeleteUnreferencedBodies runs at the next start.
 func (s *Store) purgeBody(bodyID int64) {
-	s.write(context.Background(), func(t *tx) error {
+	s.writeFreeing(context.Background(), func(t *tx) error {
 		_, err := deleteUnreferencedTx(t, bodyID)
 		return err
 	})
@@ -147,7 +147,7 @@ func (s *Store) DeleteUnreferencedBodies(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err = s.write(ctx, func(t *tx) error {
+	err = s.writeFreeing(ctx, func(t *tx) error {
 		n = 0
 		for _, id := range ids {
 			deleted, err := deleteUnreferencedTx(t, id)

@@ -113,7 +113,7 @@ func (s *Store) SpoolBody(ctx context.Context, r io.Reader, maxBytes int64) (*Bo
 	}
 	if err != nil {
 		w.abort()
-		return nil, err
+		return nil, noSpace(err) // a full disk is ErrNoSpace, as in the store
 	}
 	if w.f == nil {
 		return NewBody(w.mem), nil

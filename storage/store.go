@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -49,6 +50,13 @@ type Options struct {
 	// analysed at once, across all connections (default
 	// DefaultAnalysisMemory; see SpoolBody).
 	AnalysisMemory int64
+	// ReserveBytes is the disk space held back in data_dir (ReserveFile) so
+	// that mail can still be deleted when the disk is full (see space).
+	// 0 means DefaultReserveBytes; negative means none.
+	ReserveBytes int64
+	// Logger receives what an administrator must know of (a full disk).
+	// Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is an open mail store. It is safe for concurrent use.
@@ -61,6 +69,7 @@ type Store struct {
 
 	recent   recentClaims // see ClaimRecent
 	pins     bodyPins     // see BodyReader
+	space    *space       // see writeFreeing
 	analysis *analysisBudget
 
 	writes chan *writeReq
@@ -132,6 +141,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.NoGroupCommit {
 		opts.MaxBatch = 1
 	}
+	if opts.ReserveBytes == 0 {
+		opts.ReserveBytes = DefaultReserveBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	s := &Store{
 		dir:      dir,
 		wdb:      wdb,
@@ -139,6 +154,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		bus:      opts.Bus,
 		opts:     opts,
 		analysis: newAnalysisBudget(opts.AnalysisMemory),
+		space:    newSpace(dir, opts.ReserveBytes, wdb, opts.Logger),
 		writes:   make(chan *writeReq, 1024),
 		done:     make(chan struct{}),
 		closed:   make(chan struct{}),
@@ -171,6 +187,7 @@ func (s *Store) Close() error {
 	}
 	close(s.closed)
 	<-s.done
+	s.space.close()
 	err1 := s.rdb.Close()
 	// A TRUNCATE checkpoint folds the WAL back into the database so that a backup of
 	// the stopped server's data_dir is the single file.

@@ -44,7 +44,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 		return nil, nil
 	}
 	var changes []FlagChange
-	err := s.write(ctx, func(t *tx) error {
+	err := s.writeFreeing(ctx, func(t *tx) error {
 		changes = changes[:0]
 		mb, err := mailboxByIDTx(t, mailboxID)
 		if err != nil {
@@ -126,7 +126,7 @@ func (s *Store) Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dst
 // (RFC 6851).
 func (s *Store) Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (CopyResult, error) {
 	var res CopyResult
-	err := s.write(ctx, func(t *tx) error {
+	err := s.writeFreeing(ctx, func(t *tx) error {
 		src, dst, err := copyPair(t, srcMailboxID, dstMailboxID)
 		if err != nil {
 			return err
@@ -229,7 +229,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]
 		return nil, nil
 	}
 	var out []uint32
-	err := s.write(ctx, func(t *tx) error {
+	err := s.writeFreeing(ctx, func(t *tx) error {
 		mb, err := mailboxByIDTx(t, mailboxID)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Store) write(ctx context.Context, fn func(*tx) error) error {
 	}
 	// Once queued the request is carried out even if ctx ends: the caller must learn
 	// whether it was committed, so we wait for the answer.
-	return <-req.result
+	return noSpace(<-req.result)
 }
 
 // writer is the single goroutine that owns the write connection. It takes every

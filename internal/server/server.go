@@ -84,7 +84,7 @@ func NewLogger(format string, w io.Writer) *slog.Logger {
 
 // New opens the store and TLS material of cfg. Call Listen, then Serve.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
-	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	st, err := storage.Open(cfg.DataDir, storage.Options{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
