@@ -24,6 +24,13 @@ func (c *conn) poll(allowExpunge bool) {
 	if ev := c.sub.Drain(); len(ev) > 0 {
 		c.pending = append(c.pending, ev...)
 	}
+	if len(c.pending) > storage.MaxQueuedEvents && c.sel != nil {
+		// Held back by commands that may not report an EXPUNGE (§7.4.1)
+		// for longer than the store would have queued them.
+		c.pending = nil
+		c.bye("Too many changes while this session was not reading; please reconnect")
+		return
+	}
 	if len(c.pending) == 0 {
 		return
 	}

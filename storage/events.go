@@ -52,6 +52,11 @@ type Bus interface {
 // that a client that never reads cannot make the server grow without bound.
 const MaxQueuedEvents = 10000
 
+// maxQueuedUIDs caps the UIDs in the events a subscription holds: one event
+// may carry the UIDs (and flags) of a whole mailbox. One event above it is
+// still queued on its own.
+const maxQueuedUIDs = 256 << 10
+
 // Subscription receives the events of one account. Events queue until Drain; Ready
 // wakes a waiting session without blocking the publisher. When the account is
 // deleted or disabled the subscription ends (Ended): every session of the
@@ -67,6 +72,7 @@ type Subscription struct {
 
 	mu      sync.Mutex
 	queue   []Event
+	uids    int  // UIDs in queue
 	lost    bool // events were dropped since the last Lost call
 	closed  bool
 	discard bool // keep no events (WatchAccount)
@@ -100,7 +106,7 @@ func (s *Subscription) AfterEnd(f func()) (stop func() bool) {
 func (s *Subscription) finish(why error) {
 	s.mu.Lock()
 	closed := s.closed
-	s.queue = nil
+	s.queue, s.uids = nil, 0
 	s.mu.Unlock()
 	if closed {
 		return
@@ -115,7 +121,7 @@ func (s *Subscription) finish(why error) {
 // keepNothing turns the subscription into a watch of the account's end.
 func (s *Subscription) keepNothing() {
 	s.mu.Lock()
-	s.discard, s.queue = true, nil
+	s.discard, s.queue, s.uids = true, nil, 0
 	s.mu.Unlock()
 }
 
@@ -137,7 +143,7 @@ func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 func (s *Subscription) Drain() []Event {
 	s.mu.Lock()
 	q := s.queue
-	s.queue = nil
+	s.queue, s.uids = nil, 0
 	s.mu.Unlock()
 	return q
 }
@@ -158,7 +164,7 @@ func (s *Subscription) Close() {
 		return
 	}
 	s.closed = true
-	s.queue = nil
+	s.queue, s.uids = nil, 0
 	s.mu.Unlock()
 	if s.bus != nil {
 		s.bus.remove(s)
@@ -179,10 +185,11 @@ func (s *Subscription) push(ev Event) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= MaxQueuedEvents {
-		s.queue, s.lost = nil, true
+	if len(s.queue) >= MaxQueuedEvents || len(s.queue) > 0 && s.uids+len(ev.UIDs) > maxQueuedUIDs {
+		s.queue, s.uids, s.lost = nil, 0, true
 	} else {
 		s.queue = append(s.queue, ev)
+		s.uids += len(ev.UIDs)
 	}
 	s.mu.Unlock()
 	select {

@@ -229,14 +229,14 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 }
 
 func deleteMailboxTx(t *tx, accountID, mailboxID int64, name string) error {
-	uids, err := expungeTx(t, Mailbox{ID: mailboxID, AccountID: accountID, Name: name}, allUIDs)
-	if err != nil {
+	if _, err := expungeTx(t, Mailbox{ID: mailboxID, AccountID: accountID, Name: name}, allUIDs); err != nil {
 		return err
 	}
-	_ = uids
 	if _, err := t.Exec(`DELETE FROM mailboxes WHERE id=?`, mailboxID); err != nil {
 		return err
 	}
+	recent := &t.store.recent
+	t.atEnd(func() { recent.forget(mailboxID) })
 	t.publish(Event{Kind: EventMailboxDelete, AccountID: accountID, MailboxID: mailboxID, Mailbox: name})
 	return nil
 }

@@ -234,6 +234,15 @@ type recentClaims struct {
 	high map[int64]uint32
 }
 
+// forget drops the mark of a deleted mailbox, so that the map holds only
+// mailboxes that exist. A mark lost early costs no more than a query: the
+// database decides which claim wins.
+func (r *recentClaims) forget(mailboxID int64) {
+	r.mu.Lock()
+	delete(r.high, mailboxID)
+	r.mu.Unlock()
+}
+
 // take returns the UIDs above the mailbox's mark and raises the mark.
 func (r *recentClaims) take(mailboxID int64, uids []uint32) []uint32 {
 	r.mu.Lock()
