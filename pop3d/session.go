@@ -31,6 +31,9 @@ const (
 	maxDiscard = 64 << 10
 	// handshakeTimeout bounds a TLS handshake (implicit TLS or STLS).
 	handshakeTimeout = 30 * time.Second
+	// writeTimeout is the least time a reply has to go out, whatever the
+	// idle timeout.
+	writeTimeout = time.Minute
 )
 
 // state is the RFC 1939 §3 session state. UPDATE is not a state of its own
@@ -304,7 +307,10 @@ func (s *session) readLine() ([]byte, error) {
 }
 
 // armDeadline starts the idle timer (RFC 1939 §3: at least 10 minutes)
-// before the session blocks for input, unless Shutdown has begun.
+// before the session blocks for input, unless Shutdown has begun. The timer
+// is for the client's next command; the replies have at least writeTimeout,
+// so that a command that takes long to answer (a password check on a busy
+// machine) is not cut off by the idle timer.
 func (s *session) armDeadline() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -312,7 +318,8 @@ func (s *session) armDeadline() error {
 		return errInterrupted
 	}
 	s.armed = time.Now()
-	return s.conn.SetDeadline(s.armed.Add(s.srv.cfg.IdleTimeout))
+	return errors.Join(s.conn.SetReadDeadline(s.armed.Add(s.srv.cfg.IdleTimeout)),
+		s.conn.SetWriteDeadline(s.armed.Add(max(s.srv.cfg.IdleTimeout, writeTimeout))))
 }
 
 // keepAlive pushes the deadline forward while a client is busy: a long run
