@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 )
 
 // migrations are applied in order; PRAGMA user_version records how many ran. A
@@ -250,7 +252,7 @@ CREATE INDEX queue_due ON queue(next_attempt);
 // into every referencing row), and commits only if PRAGMA foreign_key_check
 // finds nothing. The version is read again inside the transaction, so that
 // two processes opening an old store at once migrate it once.
-func migrate(db *sql.DB) error {
+func migrate(db *sql.DB, log *slog.Logger) error {
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -267,6 +269,13 @@ func migrate(db *sql.DB) error {
 	if version == len(migrations) {
 		return nil
 	}
+	// Rebuilding tables takes a few seconds per hundred thousand messages:
+	// say so, unless the store is new.
+	start := time.Now()
+	if version > 0 {
+		log.Info("upgrading the store's schema", "from", version, "to", len(migrations))
+	}
+
 	// PRAGMA foreign_keys is a no-op inside a transaction: set it before.
 	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -278,8 +287,14 @@ func migrate(db *sql.DB) error {
 	}
 	for {
 		done, err := migrateOne(ctx, conn)
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			if version > 0 {
+				log.Info("the store's schema is up to date", "version", len(migrations), "took", time.Since(start).Round(time.Millisecond))
+			}
+			return nil
 		}
 	}
 }

@@ -110,7 +110,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := migrate(wdb); err != nil {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := migrate(wdb, opts.Logger); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -143,9 +146,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.ReserveBytes == 0 {
 		opts.ReserveBytes = DefaultReserveBytes
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
 	}
 	s := &Store{
 		dir:      dir,

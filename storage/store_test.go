@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -483,7 +484,7 @@ func TestMigrationsOnExistingDatabase(t *testing.T) {
 	}
 	// A database from a newer version is refused, not damaged.
 	st.wdb.Exec("PRAGMA user_version = 999")
-	if err := migrate(st.wdb); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := migrate(st.wdb, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("newer schema: %v", err)
 	}
 	st.wdb.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)))
