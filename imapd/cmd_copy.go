@@ -29,7 +29,7 @@ func copyOrMove(c *conn, r *request, move bool) error {
 	}
 	s := c.sel
 	if move && s.readOnly {
-		return noCode("READ-ONLY", "The mailbox is read-only (EXAMINE)")
+		return errReadOnly
 	}
 	ms, ok := s.resolve(set)
 	if !ok {

@@ -25,6 +25,9 @@ func init() {
 		if err := r.end(); err != nil {
 			return err
 		}
+		if c.sel.readOnly {
+			return errReadOnly
+		}
 		ms, _ := c.sel.resolve(set)
 		if len(ms) == 0 {
 			return nil
@@ -54,7 +57,7 @@ func init() {
 // reported exactly once.
 func expunge(c *conn, uids []uint32) error {
 	if c.sel.readOnly {
-		return noCode("READ-ONLY", "The mailbox is read-only (EXAMINE)")
+		return errReadOnly
 	}
 	_, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.id, uids)
 	return err

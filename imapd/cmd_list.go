@@ -47,10 +47,7 @@ func list(c *conn, r *request, lsub bool) error {
 		c.enc.Raw("* ").Raw(verb).Raw(` (\Noselect) "/" ""`).CRLF()
 		return nil
 	}
-	pattern, err := decodePattern(rawPattern)
-	if err != nil {
-		return err
-	}
+	pattern := c.decodePattern(rawPattern)
 	if ref != "" && !strings.HasSuffix(ref, storage.Delimiter) && !strings.HasPrefix(pattern, storage.Delimiter) {
 		ref += storage.Delimiter
 	}
@@ -149,13 +146,19 @@ type listEntry struct {
 }
 
 // decodePattern decodes modified UTF-7 in a pattern; the wildcards are
-// plain ASCII and survive it.
-func decodePattern(p string) (string, error) {
+// plain ASCII and survive it. A pattern that is not valid modified UTF-7
+// is matched as it is, as Dovecot does: it is a search, and a BAD would
+// make strict clients drop the connection. Once UTF-8 is enabled the
+// pattern is UTF-8 already (RFC 6855 §3).
+func (c *conn) decodePattern(p string) string {
+	if c.p.UTF8 {
+		return p
+	}
 	s, err := mutf7.Decode(p)
 	if err != nil {
-		return "", bad("Mailbox pattern is not valid modified UTF-7")
+		return p
 	}
-	return s, nil
+	return s
 }
 
 // canonicalPattern makes "inbox" match INBOX in any case (RFC 3501 §5.1).

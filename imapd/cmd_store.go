@@ -48,7 +48,7 @@ func storeCommand(c *conn, r *request) error {
 	}
 	s := c.sel
 	if s.readOnly {
-		return noCode("READ-ONLY", "The mailbox is read-only (EXAMINE)")
+		return errReadOnly
 	}
 	ms, ok := s.resolve(set)
 	if !ok {

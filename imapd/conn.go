@@ -277,6 +277,7 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 		le  *wire.LimitError
 		lit *wire.LiteralTooBigError
 		bc  *wire.BadCharsetError
+		mn  *wire.MailboxNameError
 	)
 	skip := !c.p.Ended
 	switch {
@@ -319,6 +320,10 @@ func (c *conn) fail(tag string, req *request, err error) bool {
 	case errors.Is(err, wire.ErrLineTooLong):
 		c.enc.Raw(tag).Raw(" BAD [LIMIT] Command too long: at most ").Number(maxLine).
 			Raw(" bytes besides literals").CRLF()
+	case errors.As(err, &mn):
+		// The command is well formed; no mailbox can have that name. A
+		// BAD would make strict clients drop the connection.
+		c.enc.Raw(tag).Raw(" NO [CANNOT] ").Raw(mn.Msg).CRLF()
 	case errors.As(err, &bc):
 		c.enc.Raw(tag).Raw(" NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset").CRLF()
 	case errors.Is(err, storage.ErrNoSpace):

@@ -26,7 +26,7 @@ func TestBadSyntaxEveryCommand(t *testing.T) {
 		"FETCH 1 FOO", "STORE 1", "STORE 1 FLAGS", "STORE 1 XFLAGS (\\Seen)", "STORE 1 +FLAGS (\\*)", "COPY 1", "COPY", "MOVE 1",
 		"UID", "UID FOO 1", "UID FETCH", "UID STORE 1", "UID SEARCH", "UID EXPUNGE", "UID COPY 1", "UID MOVE x INBOX",
 		"IDLE x", "NAMESPACE x", "ID", "ID (\"a\")", "UNSELECT x", "LOGOUT x", "ENABLE", "FOO", "\"quoted\"",
-		"FETCH 1:4294967296 FLAGS", "SEARCH UID 1:x", "LIST \"\" &Jjo",
+		"FETCH 1:4294967296 FLAGS", "SEARCH UID 1:x",
 	}
 	for i, cmd := range bad {
 		tag := "t" + itoa(int64(i))

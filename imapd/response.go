@@ -37,3 +37,9 @@ func bad(format string, args ...any) error {
 // errHandled tells the connection that the handler wrote the tagged
 // response itself (STARTTLS must answer before the handshake).
 var errHandled = &statusResp{kind: "OK", text: "handled"}
+
+// errReadOnly refuses a change in a mailbox opened with EXAMINE. It
+// carries no response code: READ-ONLY belongs to the tagged OK of
+// SELECT and EXAMINE (RFC 3501 §7.1), and clients take it anywhere else
+// as the mailbox having become read-only.
+var errReadOnly = &statusResp{kind: "NO", text: "The mailbox is read-only (EXAMINE)"}

@@ -147,7 +147,11 @@ func (ev *evaluator) compile(c *imap.SearchCriteria) *query {
 		case "bcc":
 			col = storage.SearchBcc
 		}
-		if col != 0 {
+		// An empty string matches every message that has the field
+		// (RFC 3501 §6.4.4 HEADER), and only those: the stored columns
+		// cannot tell an absent field from an empty one, the header
+		// block can.
+		if col != 0 && h.Value != "" {
 			ev.cols |= col
 			f := ev.field(fieldColumn, col, "")
 			q.tests = append(q.tests, strTest{field: f, pat: ev.pattern(f, h.Value), alt: -1})

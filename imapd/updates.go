@@ -22,7 +22,9 @@ func (c *conn) poll(allowExpunge bool) {
 		return
 	}
 	if ev := c.sub.Drain(); len(ev) > 0 {
+		n := len(c.pending)
 		c.pending = append(c.pending, ev...)
+		expungeFirst(c.pending[max(n-1, 0):])
 	}
 	if len(c.pending) > storage.MaxQueuedEvents && c.sel != nil {
 		// Held back by commands that may not report an EXPUNGE (§7.4.1)
@@ -119,6 +121,25 @@ loop:
 			c.sel.addRecent(uids)
 			c.enc.Raw("* ").Number(c.sel.recentCount()).Raw(" RECENT").CRLF()
 		}
+	}
+}
+
+// expungeFirst puts the expunge of a MOVE within one mailbox before the
+// append of the copies: the store publishes the copy first, but a client
+// must see the source messages go before the new ones arrive, or the
+// sequence numbers of the EXISTS and the EXPUNGEs overlap (RFC 6851 §3.3:
+// the EXPUNGEs are those of the source). The two events are adjacent,
+// from the same writer, of the same mailbox, and name different UIDs.
+func expungeFirst(ev []storage.Event) {
+	for i := 0; i+1 < len(ev); i++ {
+		a, x := &ev[i], &ev[i+1]
+		if a.Kind != storage.EventAppend || x.Kind != storage.EventExpunge || a.MailboxID != x.MailboxID ||
+			a.Origin != x.Origin || a.Origin == 0 || len(x.UIDs) == 0 || len(a.UIDs) == 0 ||
+			slices.Min(a.UIDs) <= slices.Max(x.UIDs) {
+			continue
+		}
+		ev[i], ev[i+1] = ev[i+1], ev[i]
+		i++
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -198,20 +199,41 @@ func (p *Parser) DateTime() (time.Time, error) {
 }
 
 // Mailbox reads a mailbox name (astring) and decodes modified UTF-7
-// (RFC 3501 §5.1.3). "INBOX" in any case is returned as "INBOX".
+// (RFC 3501 §5.1.3), or, once the client has enabled UTF-8 (RFC 6855 §3,
+// RFC 9051 §5.1), takes it as UTF-8. "INBOX" in any case is returned as
+// "INBOX". A name that is not valid in its encoding gives a
+// *MailboxNameError, which the server answers with NO: the command is well
+// formed, the name is one no mailbox can have.
 func (p *Parser) Mailbox() (string, error) {
 	s, err := p.AString()
 	if err != nil {
 		return "", err
 	}
+	if p.UTF8 {
+		if !utf8.ValidString(s) {
+			return "", &MailboxNameError{Name: s, Msg: "Mailbox name is not valid UTF-8"}
+		}
+		if strings.EqualFold(s, "INBOX") {
+			return "INBOX", nil
+		}
+		return s, nil
+	}
 	return DecodeMailbox(s)
 }
 
-// DecodeMailbox turns a wire mailbox name into UTF-8.
+// MailboxNameError is a mailbox name that cannot be decoded.
+type MailboxNameError struct {
+	Name string // as the client sent it
+	Msg  string
+}
+
+func (e *MailboxNameError) Error() string { return e.Msg }
+
+// DecodeMailbox turns a wire mailbox name in modified UTF-7 into UTF-8.
 func DecodeMailbox(s string) (string, error) {
 	name, err := mutf7.Decode(s)
 	if err != nil {
-		return "", &SyntaxError{Msg: "mailbox name is not valid modified UTF-7"}
+		return "", &MailboxNameError{Name: s, Msg: "Mailbox name is not valid modified UTF-7"}
 	}
 	if strings.EqualFold(name, "INBOX") {
 		return "INBOX", nil
@@ -221,7 +243,17 @@ func DecodeMailbox(s string) (string, error) {
 
 // NumSet reads a sequence-set (RFC 3501 §9). "*" is stored as 0, as
 // go-imap does. For UID commands the result is an imap.UIDSet.
+//
+// "$" is the saved result of the last SEARCH (RFC 5182 §2.1), returned as
+// imap.SearchRes() for sequence numbers and UIDs alike: the caller
+// resolves it.
 func (p *Parser) NumSet(uid bool) (imap.NumSet, error) {
+	if b, err := p.R.PeekByte(); err != nil {
+		return nil, err
+	} else if b == '$' {
+		p.R.ReadByte()
+		return imap.SearchRes(), nil
+	}
 	s, err := p.readWhile(func(b byte) bool {
 		return (b >= '0' && b <= '9') || b == ':' || b == ',' || b == '*'
 	}, "a sequence set")

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -25,6 +26,11 @@ var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeBufSize
 // Flush gives back, so an idle connection holds no write buffer. An
 // Encoder is not safe for concurrent use; the connection serialises it.
 type Encoder struct {
+	// UTF8 is set once the client has enabled UTF-8 (RFC 6855 §3, RFC 9051
+	// §5.1): mailbox names go out as UTF-8, and quoted strings may carry
+	// it.
+	UTF8 bool
+
 	w    io.Writer
 	bufp *[]byte
 	buf  []byte
@@ -128,23 +134,32 @@ func (e *Encoder) Number64(n uint64) *Encoder {
 // NIL appends NIL.
 func (e *Encoder) NIL() *Encoder { return e.Raw("NIL") }
 
-// quotable reports whether s can be sent as a quoted string.
-func quotable(s string) bool {
+// quotable reports whether s can be sent as a quoted string: 8-bit text
+// only as valid UTF-8 to a client that enabled it.
+func quotable(s string, utf8ok bool) bool {
 	if len(s) > 1024 {
 		return false
 	}
+	high := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\r' || c == '\n' || c == 0 || c >= 0x80 {
+		c := s[i]
+		if c == '\r' || c == '\n' || c == 0 {
 			return false
 		}
+		if c >= 0x80 {
+			if !utf8ok {
+				return false
+			}
+			high = true
+		}
 	}
-	return true
+	return !high || utf8.ValidString(s)
 }
 
 // String appends s as a quoted string, or as a literal when it cannot be
 // quoted (RFC 3501 §4.3).
 func (e *Encoder) String(s string) *Encoder {
-	if !quotable(s) {
+	if !quotable(s, e.UTF8) {
 		return e.Literal([]byte(s))
 	}
 	e.grab()
@@ -184,8 +199,14 @@ func (e *Encoder) AString(s string) *Encoder {
 	return e.String(s)
 }
 
-// Mailbox appends a mailbox name in modified UTF-7.
-func (e *Encoder) Mailbox(name string) *Encoder { return e.AString(mutf7.Encode(name)) }
+// Mailbox appends a mailbox name in modified UTF-7, or in UTF-8 to a
+// client that enabled it.
+func (e *Encoder) Mailbox(name string) *Encoder {
+	if e.UTF8 {
+		return e.AString(name)
+	}
+	return e.AString(mutf7.Encode(name))
+}
 
 // Literal appends b as a literal.
 func (e *Encoder) Literal(b []byte) *Encoder {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // SyntaxError is a malformed command; the server answers BAD.
@@ -61,6 +62,13 @@ type Parser struct {
 	// means no cap. Together with the reader's MaxLine it bounds what one
 	// command can make the server hold, however many literals it has.
 	MaxLiterals int64
+	// UTF8 is set once the client has enabled UTF-8 (UTF8=ACCEPT or
+	// IMAP4rev2): mailbox names are UTF-8, not modified UTF-7, and 8-bit
+	// bytes in a quoted string must be valid UTF-8 (RFC 6855 §3).
+	UTF8 bool
+	// NoCharset refuses SEARCH CHARSET, as RFC 6855 §3 has it once the
+	// client has enabled UTF8=ACCEPT.
+	NoCharset bool
 	// Ended is set once the final CRLF of the command has been read; the
 	// connection then knows there is nothing left to skip after an error.
 	Ended bool
@@ -204,12 +212,15 @@ func (p *Parser) Number64() (int64, error) {
 }
 
 // Quoted reads a quoted string (RFC 3501 §4.3). 8-bit bytes are accepted
-// as UTF-8 (RFC 6855 clients send them).
+// as UTF-8 (RFC 6855 clients send them); once the client has enabled
+// UTF-8, a quoted string that is not valid UTF-8 is refused with BAD
+// (RFC 6855 §3).
 func (p *Parser) Quoted() (string, error) {
 	if err := p.Expect('"', "a quoted string"); err != nil {
 		return "", err
 	}
 	var sb strings.Builder
+	high := false
 	for {
 		b, err := p.R.ReadByte()
 		if err != nil {
@@ -217,7 +228,11 @@ func (p *Parser) Quoted() (string, error) {
 		}
 		switch b {
 		case '"':
-			return sb.String(), nil
+			s := sb.String()
+			if high && p.UTF8 && !utf8.ValidString(s) {
+				return "", syntaxf("quoted string is not valid UTF-8")
+			}
+			return s, nil
 		case '\\':
 			b, err = p.R.ReadByte()
 			if err != nil {
@@ -228,6 +243,9 @@ func (p *Parser) Quoted() (string, error) {
 			}
 		case '\r', '\n', 0:
 			return "", syntaxf("unterminated quoted string")
+		}
+		if b >= 0x80 {
+			high = true
 		}
 		sb.WriteByte(b)
 	}

@@ -47,6 +47,11 @@ func (p *Parser) SearchCriteria(uid bool) (*imap.SearchCriteria, error) {
 			if ok, err := p.peekWord("CHARSET "); err != nil {
 				return nil, err
 			} else if ok {
+				if p.NoCharset {
+					// RFC 6855 §3: after ENABLE UTF8=ACCEPT a client
+					// sends no charset; one that does conflicts.
+					return nil, syntaxf("CHARSET is not allowed after ENABLE UTF8=ACCEPT")
+				}
 				cs, err := p.AString()
 				if err != nil {
 					return nil, err
@@ -111,12 +116,18 @@ func (p *Parser) searchKey(c *imap.SearchCriteria, depth int, keys *int) error {
 	if *keys++; *keys > MaxSearchKeys {
 		return limitf("Too many search keys (at most %d)", MaxSearchKeys)
 	}
-	if (b >= '0' && b <= '9') || b == '*' {
+	if (b >= '0' && b <= '9') || b == '*' || b == '$' {
 		set, err := p.NumSet(false)
 		if err != nil {
 			return err
 		}
-		c.SeqNum = append(c.SeqNum, set.(imap.SeqSet))
+		switch set := set.(type) {
+		case imap.SeqSet:
+			c.SeqNum = append(c.SeqNum, set)
+		case imap.UIDSet:
+			// "$" names the saved result, which is kept as UIDs.
+			c.UID = append(c.UID, set)
+		}
 		return nil
 	}
 	key, err := p.Atom()
