@@ -26,6 +26,11 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	// A failed SELECT leaves no mailbox selected (§6.3.1).
 	if c.sel != nil {
 		c.deselect()
+		if c.rev2 {
+			// RFC 9051 §6.3.2: the client learns where the old
+			// mailbox's responses end.
+			c.enc.Raw("* OK [CLOSED] Previous mailbox is now closed").CRLF()
+		}
 	}
 	st := c.srv.cfg.Store
 	mb, err := st.Mailbox(c.ctx, c.acct.ID, name)
@@ -48,11 +53,13 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 		if firstUnseen == 0 && !m.Flags.Has(storage.FlagSeen) {
 			firstUnseen = uint32(i + 1)
 		}
-		if readOnly && m.Recent {
+		if readOnly && m.Recent && !c.rev2 {
 			s.recent = append(s.recent, m.UID)
 		}
 	}
-	if !readOnly {
+	// IMAP4rev2 has no \Recent (RFC 9051 Appendix E item 12): such a
+	// session claims none and reports none.
+	if !readOnly && !c.rev2 {
 		if s.recent, err = st.ClaimRecent(c.ctx, mb.ID, nil); err != nil {
 			return err
 		}
@@ -66,7 +73,15 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	e := c.enc
 	c.writeFlagsResponse()
 	e.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
-	e.Raw("* ").Number(s.recentCount()).Raw(" RECENT").CRLF()
+	if !c.rev2 {
+		e.Raw("* ").Number(s.recentCount()).Raw(" RECENT").CRLF()
+	} else {
+		// RFC 9051 §6.3.2: SELECT answers with the mailbox's LIST, which
+		// gives its name as the server spells it.
+		e.Raw(`* LIST () "/" `).Mailbox(s.name).CRLF()
+		// and without the deprecated UNSEEN code (Appendix E item 11).
+		firstUnseen = 0
+	}
 	if firstUnseen != 0 {
 		e.Raw("* OK [UNSEEN ").Number(firstUnseen).Raw("] First unseen").CRLF()
 	}

@@ -41,6 +41,10 @@ type conn struct {
 	sel     *selected
 	pending []storage.Event // events not yet turned into responses
 
+	// Enabled with ENABLE (RFC 5161): IMAP4rev2 semantics (RFC 9051
+	// Appendix E) and UTF-8 (RFC 6855; IMAP4rev2 has it too, §5.1).
+	rev2, utf8Accept bool
+
 	waiting  atomic.Bool // blocked reading the start of a command
 	shutting atomic.Bool
 	ended    atomic.Bool // the account was deleted or disabled
@@ -122,7 +126,7 @@ func (c *conn) Serve() {
 	c.p = wire.Parser{R: c.r, MaxLiteral: maxStringLiteral, MaxLiterals: maxCommandLiterals, Continue: c.continueLiteral}
 
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] ").Raw(c.srv.cfg.Hostname).Raw(" Postern IMAP4rev1 ready").CRLF()
+	c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] ").Raw(c.srv.cfg.Hostname).Raw(" Postern IMAP ready").CRLF()
 	for c.state != stateLogout && !c.closing {
 		if err := c.enc.Flush(); err != nil {
 			return
@@ -376,7 +380,7 @@ func (c *conn) plaintextAllowed() bool {
 }
 
 func (c *conn) capabilities() string {
-	caps := []string{"IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE"}
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"}
 	if c.state == stateNotAuth {
 		if c.srv.cfg.TLS != nil && !c.tls {
 			caps = append(caps, "STARTTLS")

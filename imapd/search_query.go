@@ -121,6 +121,13 @@ func (ev *evaluator) compile(c *imap.SearchCriteria) *query {
 		q.seq = append(q.seq, compileSet(set, ev.n))
 	}
 	for _, set := range c.UID {
+		if isSaved(set) {
+			// "$" (RFC 5182 §2.1): the UIDs the last SAVE kept.
+			set = imap.UIDSet{}
+			for _, u := range ev.c.sel.saved {
+				set = append(set, imap.UIDRange{Start: imap.UID(u), Stop: imap.UID(u)})
+			}
+		}
 		ranges := make([]imap.SeqRange, len(set))
 		for i, x := range set {
 			ranges[i] = imap.SeqRange{Start: uint32(x.Start), Stop: uint32(x.Stop)}

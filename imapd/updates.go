@@ -47,23 +47,28 @@ loop:
 		}
 		switch e.Kind {
 		case storage.EventAppend:
-			added := false
+			var added []uint32
 			for _, u := range e.UIDs {
 				if n := len(s.uids); n == 0 || u > s.uids[n-1] {
 					s.uids = append(s.uids, u)
-					added = true
 				} else if j, ok := slices.BinarySearch(s.uids, u); !ok {
 					s.uids = slices.Insert(s.uids, j, u)
-					added = true
 				} else {
 					continue
 				}
-				if !s.readOnly {
+				added = append(added, u)
+				// IMAP4rev2 has no \Recent (RFC 9051 Appendix E item
+				// 12): such a session leaves it to others.
+				if !s.readOnly && !c.rev2 {
 					claim = append(claim, u)
 				}
 			}
-			if added {
+			if len(added) > 0 {
 				c.enc.Raw("* ").Number(uint32(len(s.uids))).Raw(" EXISTS").CRLF()
+				if len(s.contexts) > 0 {
+					slices.Sort(added)
+					c.contextsAdded(added)
+				}
 			}
 		case storage.EventExpunge:
 			if !allowExpunge {
@@ -72,6 +77,9 @@ loop:
 						break loop
 					}
 				}
+			}
+			if len(s.contexts) > 0 {
+				c.contextsRemoved(e.UIDs)
 			}
 			// Sequence numbers shift down after each EXPUNGE, so
 			// each is reported against the view as it is then.
@@ -85,17 +93,27 @@ loop:
 				}
 			}
 		case storage.EventFlags:
-			if e.Origin == c.origin {
+			if e.Origin != c.origin {
 				// Our own STORE or \Seen was reported with the command.
-				continue
-			}
-			for k, u := range e.UIDs {
-				if seq := s.seqOf(u); seq != 0 && k < len(e.Flags) {
-					c.announceKeywords(e.Flags[k])
-					c.enc.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(u).Raw(" FLAGS ")
-					c.writeFlags(e.Flags[k], s.isRecent(u))
-					c.enc.Raw(")").CRLF()
+				for k, u := range e.UIDs {
+					if seq := s.seqOf(u); seq != 0 && k < len(e.Flags) {
+						c.announceKeywords(e.Flags[k])
+						c.enc.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(u).Raw(" FLAGS ")
+						c.writeFlags(e.Flags[k], s.isRecent(u))
+						c.enc.Raw(")").CRLF()
+					}
 				}
+			}
+			if len(s.contexts) > 0 {
+				// Any STORE, ours too, can change the kept results.
+				var in []uint32
+				for _, u := range e.UIDs {
+					if s.seqOf(u) != 0 {
+						in = append(in, u)
+					}
+				}
+				slices.Sort(in)
+				c.contextsChanged(in, true)
 			}
 		case storage.EventMailboxRename:
 			s.name = e.NewName

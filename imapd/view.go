@@ -17,6 +17,11 @@ type selected struct {
 	uids        []uint32 // ascending
 	recent      []uint32 // ascending: the UIDs this session reports as \Recent
 	keywords    []string // the keywords this session has announced in FLAGS
+	// saved is "$", the result a SEARCH saved (RFC 5182), as ascending
+	// UIDs; a new SELECT starts with it empty (§2.1).
+	saved []uint32
+	// contexts are the searches kept up to date (RFC 5267 §4.3).
+	contexts []*searchContext
 }
 
 // seqOf returns the sequence number of uid, or 0.
@@ -66,6 +71,15 @@ type member struct {
 func (s *selected) resolve(set imap.NumSet) ([]member, bool) {
 	n := uint32(len(s.uids))
 	var out []member
+	if isSaved(set) {
+		// "$": the saved UIDs still in the view (RFC 5182 §2.1).
+		for _, u := range s.saved {
+			if q := s.seqOf(u); q != 0 {
+				out = append(out, member{q, u})
+			}
+		}
+		return out, true
+	}
 	switch set := set.(type) {
 	case imap.SeqSet:
 		for _, r := range set {

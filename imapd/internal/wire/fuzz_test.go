@@ -95,3 +95,24 @@ func countKeys(c *imap.SearchCriteria) int {
 	}
 	return n
 }
+
+func FuzzSearchReturn(f *testing.F) {
+	for _, s := range []string{"RETURN () ALL", "RETURN (MIN MAX COUNT ALL SAVE) 1:*", "RETURN (PARTIAL 10:1 UPDATE CONTEXT) $",
+		"RETURN (ALL PARTIAL 1:2) ALL", "return (min", "RETURN (PARTIAL 0:4294967295)", "UID $ NOT $"} {
+		f.Add(s + "\r\n")
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		p := fuzzParser(data)
+		if ret, err := p.SearchReturnOpts(); err == nil && ret != nil {
+			if ret.All && ret.Partial != nil {
+				t.Fatal("ALL and PARTIAL accepted together")
+			}
+			if ret.Partial != nil && (ret.Partial[0] == 0 || ret.Partial[0] > ret.Partial[1]) {
+				t.Fatalf("bad PARTIAL range %v accepted", *ret.Partial)
+			}
+			p.SearchCriteria(true)
+		}
+		checkBounds(t, p)
+		p.R.SkipCommand()
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,3 +347,50 @@ func TestCommandCountLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchReturnOpts(t *testing.T) {
+	for in, want := range map[string]string{
+		"RETURN () ALL":              "{All}",
+		"RETURN (min MAX) ALL":       "{Min Max}",
+		"RETURN (SAVE) ALL":          "{Save}",
+		"RETURN (PARTIAL 500:400) x": "{Partial 400:500}",
+		"ALL":                        "nil",
+	} {
+		p := fuzzParser(in + "\r\n")
+		ret, err := p.SearchReturnOpts()
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := describeReturn(ret); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+	for _, in := range []string{"RETURN (FOO) ALL", "RETURN (MIN MIN) ALL", "RETURN (ALL PARTIAL 1:2) ALL", "RETURN (PARTIAL 0:1) ALL",
+		"RETURN (PARTIAL 1:*) ALL", "RETURN (PARTIAL -1:-5) ALL", "RETURN MIN", "RETURN (MIN", "RETURN ()x", "RETURN (" + strings.Repeat("MIN ", 100) + ")"} {
+		p := fuzzParser(in + "\r\n")
+		if ret, err := p.SearchReturnOpts(); err == nil {
+			t.Errorf("%q accepted: %+v", in, ret)
+		}
+	}
+}
+
+func describeReturn(r *SearchReturn) string {
+	if r == nil {
+		return "nil"
+	}
+	var parts []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{r.Min, "Min"}, {r.Max, "Max"}, {r.All, "All"}, {r.Count, "Count"}, {r.Save, "Save"}, {r.Update, "Update"}, {r.Context, "Context"}} {
+		if x.on {
+			parts = append(parts, x.name)
+		}
+	}
+	if r.Partial != nil {
+		parts = append(parts, "Partial "+itoa(r.Partial[0])+":"+itoa(r.Partial[1]))
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
