@@ -116,3 +116,34 @@ func FuzzSearchReturn(f *testing.F) {
 		p.R.SkipCommand()
 	})
 }
+
+func FuzzListArgs(f *testing.F) {
+	for _, s := range []string{`(SUBSCRIBED RECURSIVEMATCH) "" ("a" b% {2+}` + "\r\n" + `*c) RETURN (CHILDREN STATUS (MESSAGES SIZE))`,
+		`() x * RETURN ()`, `(SPECIAL-USE) "" * RETURN (SPECIAL-USE SUBSCRIBED)`, `(RECURSIVEMATCH) "" *`, `"" (` + strings.Repeat("a ", 70) + `)`} {
+		f.Add(s + "\r\n")
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		p := fuzzParser(data)
+		var o ListOptions
+		if p.ListSelectOpts(&o) == nil {
+			if o.SelectRecursive && !o.SelectSubscribed && !o.SelectSpecialUse {
+				t.Fatal("RECURSIVEMATCH accepted alone")
+			}
+			if _, err := p.Mailbox(); err == nil && p.SP() == nil {
+				if pats, err := p.ListPatterns(&o); err == nil {
+					if len(pats) > MaxListPatterns {
+						t.Fatalf("%d patterns accepted", len(pats))
+					}
+					p.ListReturnOpts(&o)
+				}
+			}
+		}
+		checkBounds(t, p)
+		p.R.SkipCommand()
+		p = fuzzParser(data)
+		if use, err := p.CreateParams(); err == nil && len(use) > maxListOpts {
+			t.Fatalf("%d USE attributes accepted", len(use))
+		}
+		p.R.SkipCommand()
+	})
+}
