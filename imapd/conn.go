@@ -44,6 +44,7 @@ type conn struct {
 	// Enabled with ENABLE (RFC 5161): IMAP4rev2 semantics (RFC 9051
 	// Appendix E) and UTF-8 (RFC 6855; IMAP4rev2 has it too, §5.1).
 	rev2, utf8Accept bool
+	compressed       bool // COMPRESS DEFLATE is on (RFC 4978)
 
 	waiting  atomic.Bool // blocked reading the start of a command
 	shutting atomic.Bool

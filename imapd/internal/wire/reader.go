@@ -4,6 +4,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -53,6 +54,19 @@ func (r *Reader) Reset(rd io.Reader) {
 	r.r, r.w = 0, 0
 	r.err = nil
 	r.lineLen = 0
+}
+
+// Switch makes the reader read through wrap from now on: the bytes it
+// has buffered but not handed out come first, then the source. COMPRESS
+// uses it, since the compressed stream starts right after the CRLF of the
+// command (RFC 4978 §3) and the client may have sent both together.
+func (r *Reader) Switch(wrap func(io.Reader) io.Reader) {
+	src := r.rd
+	if r.r < r.w {
+		pending := append([]byte(nil), r.buf[r.r:r.w]...)
+		src = io.MultiReader(bytes.NewReader(pending), src)
+	}
+	r.Reset(wrap(src))
 }
 
 // Buffered reports the number of bytes that can be read without I/O.
