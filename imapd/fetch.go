@@ -52,6 +52,11 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 			setSeen = true
 		}
 	}
+	for _, sec := range req.BinarySection {
+		if !sec.Peek {
+			setSeen = true // RFC 3516 §4.2: as BODY[] does
+		}
+	}
 	// The field lists are made into filters once for all the messages.
 	filters := make([]*mimeinfo.HeaderFilter, len(req.BodySection))
 	for i, sec := range req.BodySection {
@@ -68,11 +73,24 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 	// (RFC 3501 §6.4.5; EXAMINE is read-only, §6.3.2).
 	setSeen = setSeen && !s.readOnly
 	st := c.srv.cfg.Store
-	for start := 0; start < len(ms); start += fetchBatch {
-		batch := ms[start:min(start+fetchBatch, len(ms))]
+	size := fetchBatch
+	binary := len(req.BinarySection)+len(req.BinarySectionSize) > 0
+	if binary {
+		// BINARY decodes each message before anything of it is written
+		// or changed (fetch_binary.go): one at a time.
+		size = 1
+	}
+	var pre *decoded
+	for start := 0; start < len(ms); start += size {
+		batch := ms[start:min(start+size, len(ms))]
 		rows, err := st.FetchMessages(c.ctx, s.id, uidsOf(batch), want)
 		if err != nil {
 			return err
+		}
+		if binary && len(rows) == 1 {
+			if pre, err = c.decodeBinary(&rows[0], req); err != nil {
+				return err
+			}
 		}
 		if setSeen {
 			var unseen []uint32
@@ -112,7 +130,7 @@ func (c *conn) fetch(set imap.NumSet, req *wire.FetchRequest, uidCmd bool) error
 				if j == len(batch) {
 					break
 				}
-				if err := c.writeFetch(batch[j].seq, m, req, filters, setSeen); err != nil {
+				if err := c.writeFetch(batch[j].seq, m, req, filters, setSeen, pre); err != nil {
 					return err
 				}
 				m.Header = nil
@@ -195,8 +213,23 @@ func (c *conn) writeHeader(m *storage.Message, filter *mimeinfo.HeaderFilter, p 
 	return nil
 }
 
-func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, filters []*mimeinfo.HeaderFilter, withFlags bool) error {
+func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest, filters []*mimeinfo.HeaderFilter, withFlags bool, pre *decoded) error {
 	e := c.enc
+	// The message of part sections, read and parsed once.
+	var tree *mimeinfo.Tree
+	if pre != nil {
+		tree = pre.tree
+	}
+	loadTree := func() (*mimeinfo.Tree, error) {
+		if tree == nil {
+			whole, err := c.srv.cfg.Store.ReadBody(c.ctx, m.BodyID)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, err
+			}
+			tree = mimeinfo.NewTree(whole)
+		}
+		return tree, nil
+	}
 	if req.Flags || withFlags {
 		c.announceKeywords(m.Flags)
 	}
@@ -237,7 +270,6 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 		item("BODYSTRUCTURE ")
 		e.Bytes(m.BodyStructure)
 	}
-	var tree *mimeinfo.Tree // the message of part sections, read and parsed once
 	if req.RFC822Header {
 		item("RFC822.HEADER ")
 		if err := c.writeHeader(m, nil, nil); err != nil {
@@ -285,12 +317,9 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 				continue
 			}
 		}
-		if tree == nil {
-			whole, err := c.srv.cfg.Store.ReadBody(c.ctx, m.BodyID)
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-			tree = mimeinfo.NewTree(whole)
+		tree, err := loadTree()
+		if err != nil {
+			return err
 		}
 		spec := string(sec.Specifier)
 		if sec.HeaderFields != nil {
@@ -306,6 +335,9 @@ func (c *conn) writeFetch(seq uint32, m *storage.Message, req *wire.FetchRequest
 		}
 		off, n := partial(sec.Partial, int64(len(data)))
 		e.Literal(data[off : off+n])
+	}
+	if pre != nil {
+		writeBinary(e, req, pre.binary, item)
 	}
 	e.Raw(")").CRLF()
 	return nil

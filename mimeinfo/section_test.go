@@ -207,3 +207,26 @@ func FuzzHeaderFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestBinarySections(t *testing.T) {
+	msg := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nau lait\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC/w==\r\n--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\n--b\r\nContent-Transfer-Encoding: 8bit\r\n\r\nplain\r\n--b--\r\n"
+	tr := NewTree([]byte(msg))
+	for _, tc := range []struct {
+		path []int
+		want string
+		ok   bool
+		err  error
+	}{
+		{[]int{1}, "café au lait", true, nil},
+		{[]int{2}, "\x00\x01\x02\xff", true, nil},
+		{[]int{3}, "", true, ErrUnknownCTE},
+		{[]int{4}, "plain", true, nil},
+		{[]int{5}, "", false, nil},
+		{nil, msg, true, nil},
+	} {
+		data, ok, err := tr.Binary(tc.path)
+		if string(data) != tc.want || ok != tc.ok || err != tc.err {
+			t.Errorf("Binary(%v) = %q, %v, %v; want %q, %v, %v", tc.path, data, ok, err, tc.want, tc.ok, tc.err)
+		}
+	}
+}

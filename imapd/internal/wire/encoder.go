@@ -214,6 +214,13 @@ func (e *Encoder) Literal(b []byte) *Encoder {
 	return e.Bytes(b)
 }
 
+// Literal8 appends b as a literal8, "~{n}" (RFC 3516 §4.2, RFC 4466
+// §2.1): the form that may carry NUL.
+func (e *Encoder) Literal8(b []byte) *Encoder {
+	e.Byte('~')
+	return e.Literal(b)
+}
+
 // LiteralHeader appends "{n}" CRLF; the caller writes n bytes after it.
 func (e *Encoder) LiteralHeader(n int64) *Encoder {
 	e.grab()

@@ -116,7 +116,7 @@ func (f *fetchParser) att(macros bool) error {
 			req.Body = true
 			return nil
 		}
-		if len(o.BodySection) >= MaxFetchSections {
+		if len(o.BodySection)+len(o.BinarySection)+len(o.BinarySectionSize) >= MaxFetchSections {
 			return limitf("Too many body sections in one FETCH (at most %d)", MaxFetchSections)
 		}
 		sec, err := f.section()
@@ -125,6 +125,24 @@ func (f *fetchParser) att(macros bool) error {
 		}
 		sec.Peek = name == "BODY.PEEK"
 		o.BodySection = append(o.BodySection, sec)
+	case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
+		// RFC 3516 §4.2 (RFC 9051 §6.4.5).
+		if len(o.BodySection)+len(o.BinarySection)+len(o.BinarySectionSize) >= MaxFetchSections {
+			return limitf("Too many body sections in one FETCH (at most %d)", MaxFetchSections)
+		}
+		part, err := f.binaryPart()
+		if err != nil {
+			return err
+		}
+		if name == "BINARY.SIZE" {
+			o.BinarySectionSize = append(o.BinarySectionSize, &imap.FetchItemBinarySectionSize{Part: part})
+			return nil
+		}
+		partial, err := f.partial()
+		if err != nil {
+			return err
+		}
+		o.BinarySection = append(o.BinarySection, &imap.FetchItemBinarySection{Part: part, Partial: partial, Peek: name == "BINARY.PEEK"})
 	default:
 		return syntaxf("unknown FETCH item %q", name)
 	}
@@ -219,26 +237,67 @@ func (f *fetchParser) section() (*imap.FetchItemBodySection, error) {
 		}
 	}
 	p.R.ReadByte() // ']'
-	if b, err := p.Peek(); err == nil && b == '<' {
-		p.R.ReadByte()
-		off, err := p.Number()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.Expect('.', "'.' in a partial range"); err != nil {
-			return nil, err
-		}
-		size, err := p.Number()
-		if err != nil {
-			return nil, err
-		}
-		if size == 0 {
-			return nil, syntaxf("partial size must be > 0")
-		}
-		if err := p.Expect('>', "'>'"); err != nil {
-			return nil, err
-		}
-		sec.Partial = &imap.SectionPartial{Offset: int64(off), Size: int64(size)}
+	partial, err := f.partial()
+	sec.Partial = partial
+	return sec, err
+}
+
+// partial reads an optional "<" offset "." size ">".
+func (f *fetchParser) partial() (*imap.SectionPartial, error) {
+	p := f.p
+	if b, err := p.Peek(); err != nil || b != '<' {
+		return nil, nil
 	}
-	return sec, nil
+	p.R.ReadByte()
+	off, err := p.Number()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Expect('.', "'.' in a partial range"); err != nil {
+		return nil, err
+	}
+	size, err := p.Number()
+	if err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		return nil, syntaxf("partial size must be > 0")
+	}
+	if err := p.Expect('>', "'>'"); err != nil {
+		return nil, err
+	}
+	return &imap.SectionPartial{Offset: int64(off), Size: int64(size)}, nil
+}
+
+// binaryPart reads "[" [section-part] "]" of BINARY (RFC 3516 §4.2):
+// part numbers only.
+func (f *fetchParser) binaryPart() ([]int, error) {
+	p := f.p
+	if err := p.Expect('[', "'[' after BINARY"); err != nil {
+		return nil, err
+	}
+	var part []int
+	for {
+		b, err := p.Peek()
+		if err != nil {
+			return nil, err
+		}
+		if b == ']' {
+			p.R.ReadByte()
+			return part, nil
+		}
+		if len(part) > 0 {
+			if err := p.Expect('.', "'.' or ']' in a BINARY section"); err != nil {
+				return nil, err
+			}
+		}
+		n, err := p.Number()
+		if err != nil || n == 0 || n > 1<<20 {
+			return nil, syntaxf("bad BINARY section part number")
+		}
+		if len(part) >= maxSectionDepth {
+			return nil, syntaxf("section part path too deep")
+		}
+		part = append(part, int(n))
+	}
 }

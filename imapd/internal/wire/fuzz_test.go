@@ -45,6 +45,7 @@ func FuzzSearch(f *testing.F) {
 
 func FuzzFetch(f *testing.F) {
 	for _, s := range []string{"ALL", "(FLAGS BODY.PEEK[1.2.HEADER.FIELDS.NOT (A B)]<1.2>)", "BODY[]", "(RFC822 RFC822.TEXT)",
+		"(BINARY[1.2]<0.10> BINARY.PEEK[] BINARY.SIZE[3])", "BINARY[1.]", "BINARY.SIZE[1]<0.1>",
 		"BODY[HEADER.FIELDS ({50+}\r\n" + strings.Repeat("n", 50) + " {50+}\r\n" + strings.Repeat("m", 50) + ")]"} {
 		f.Add(s + "\r\n")
 	}
@@ -55,7 +56,7 @@ func FuzzFetch(f *testing.F) {
 			for _, s := range req.BodySection {
 				names += len(s.HeaderFields) + len(s.HeaderFieldsNot)
 			}
-			if len(req.BodySection) > MaxFetchSections || names > MaxHeaderFieldNames {
+			if len(req.BodySection)+len(req.BinarySection)+len(req.BinarySectionSize) > MaxFetchSections || names > MaxHeaderFieldNames {
 				t.Fatalf("%d sections, %d header field names accepted", len(req.BodySection), names)
 			}
 		}

@@ -310,6 +310,23 @@ func (p *Parser) LiteralStream(limit int64) (*LiteralReader, error) {
 	return p.R.LiteralReader(n), nil
 }
 
+// MessageLiteral reads the message of an APPEND: a literal, or a literal8
+// "~{n}" (RFC 3516 §4.4), whose bytes the caller takes as they are.
+func (p *Parser) MessageLiteral(limit int64) (lr *LiteralReader, literal8 bool, err error) {
+	if b, err := p.R.PeekByte(); err != nil {
+		return nil, false, err
+	} else if b == '~' {
+		p.R.ReadByte()
+		literal8 = true
+	}
+	lr, err = p.LiteralStream(limit)
+	return lr, literal8, err
+}
+
+// Keyword consumes word (case-insensitively) and a space after it if the
+// command continues with them, as APPEND's "UTF8 (" and "CATENATE (".
+func (p *Parser) Keyword(word string) (bool, error) { return p.peekWord(word) }
+
 // String reads a quoted string or a literal.
 func (p *Parser) String() (string, error) {
 	b, err := p.R.PeekByte()
