@@ -14,7 +14,8 @@ const maxMultiAppend = 1000
 
 // APPEND with MULTIAPPEND (RFC 3502): every message of the command is
 // committed in one transaction, or none is. A message comes as a literal,
-// a literal8 (RFC 3516 §4.4) or UTF8 (literal8) (RFC 6855 §4). The answer carries APPENDUID
+// a literal8 (RFC 3516 §4.4), UTF8 (literal8) (RFC 6855 §4), or CATENATE
+// of text and URLs (RFC 4469, append_catenate.go). The answer carries APPENDUID
 // (RFC 4315). A message over APPENDLIMIT is refused with TOOBIG (RFC 7889)
 // and its literal, if already on its way, is read and dropped.
 func init() {
@@ -125,6 +126,11 @@ func appendCommand(c *conn, r *request) error {
 // made CRLF. max bounds the literal, limit the stored message.
 func (c *conn) appendMessage(max, limit int64) (*storage.Body, int64, error) {
 	p := &c.p
+	if cat, err := p.Keyword("CATENATE "); err != nil {
+		return nil, 0, err
+	} else if cat {
+		return c.catenate(max, limit)
+	}
 	utf8Item, err := p.Keyword("UTF8 ")
 	if err != nil {
 		return nil, 0, err

@@ -96,6 +96,8 @@ func selectMailbox(c *conn, r *request, readOnly bool) error {
 	}
 	e.Raw("* OK [UIDVALIDITY ").Number(s.uidValidity).Raw("] UIDs valid").CRLF()
 	e.Raw("* OK [UIDNEXT ").Number(uidNext).Raw("] Predicted next UID").CRLF()
+	// RFC 4467 §6: the URLAUTH mechanisms the mailbox's URLs may use.
+	e.Raw("* OK [URLMECH INTERNAL] URLAUTH mechanisms").CRLF()
 	if readOnly {
 		return okCode("READ-ONLY", "EXAMINE completed")
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	// PreAuthTimeout is how long a connection may be silent before it logs
 	// in. 0 means one minute.
 	PreAuthTimeout time.Duration
+	// URLAuthKeys keeps the URLAUTH mailbox access keys (RFC 4467); nil
+	// keeps them in memory, so that they do not outlive the process.
+	URLAuthKeys URLAuthKeys
 }
 
 // Defaults for zero Config fields.
@@ -83,6 +86,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.URLAuthKeys == nil {
+		cfg.URLAuthKeys = newMemoryKeys()
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -34,3 +34,14 @@ func (t *Tree) Binary(path []int) (data []byte, ok bool, err error) {
 	}
 	return nil, true, ErrUnknownCTE
 }
+
+// Structure returns the BODYSTRUCTURE (extended) of the part at path, or
+// of the message for an empty path, as FETCH BODYSTRUCTURE writes it: what
+// URLFETCH's BODYPARTSTRUCTURE returns (RFC 5524 §3).
+func (t *Tree) Structure(path []int) ([]byte, bool) {
+	node, _, ok := locate(t.root, path)
+	if !ok {
+		return nil, false
+	}
+	return node.appendBody(nil, t.msg, true), true
+}
