@@ -1,10 +1,16 @@
-// Package imapd is Postern's IMAP4rev1 server (RFC 3501) with IDLE, UIDPLUS,
-// MOVE, MULTIAPPEND, LITERAL+, SASL-IR, NAMESPACE, UNSELECT, ENABLE, ID,
-// SPECIAL-USE, CHILDREN and APPENDLIMIT, over the Postern store.
+// Package imapd is Postern's IMAP server, IMAP4rev1 (RFC 3501) and, once a
+// client enables it, IMAP4rev2 (RFC 9051), over the Postern store, with
+// IDLE, UIDPLUS, MOVE, MULTIAPPEND, LITERAL+, SASL-IR, NAMESPACE, UNSELECT,
+// ENABLE, ID, CHILDREN, APPENDLIMIT, ESEARCH, SEARCHRES, CONTEXT=SEARCH,
+// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, CREATE-SPECIAL-USE, STATUS=SIZE,
+// BINARY, CATENATE, URLAUTH, URLAUTH=BINARY, UTF8=ACCEPT and
+// COMPRESS=DEFLATE.
 //
-// The protocol engine (reader, parsers, encoder) is in internal/wire; each
-// command is one file here (cmd_*.go) that registers itself in the command
-// table, so a new command or capability is one new file.
+// The protocol engine (reader, parsers, encoder) is in internal/wire, IMAP
+// URLs in internal/imapurl, the DEFLATE reader of COMPRESS in
+// internal/inflate; each command is one file here (cmd_*.go) that
+// registers itself in the command table, so a new command or capability is
+// one new file.
 package imapd
 
 import (
