@@ -84,9 +84,10 @@ func TestURLAuth(t *testing.T) {
 	b := e.raw(t, false)
 	b.send("l LOGIN bob@example.test \"" + testPassword + "\"\r\n")
 	b.expect("l OK")
-	b.send("f URLFETCH \"" + url + "\" \"" + url[:len(url)-1] + "0\"\r\n")
+	forged := url[:len(url)-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(url, "0")]
+	b.send("f URLFETCH \"" + url + "\" \"" + forged + "\"\r\n")
 	l = b.expect("f OK")
-	if l[0] != `* URLFETCH "`+url+`" {26}` || l[1] != "Si vis pacem, para bellum." || l[2] != `* URLFETCH "`+url[:len(url)-1]+`0" NIL` {
+	if l[0] != `* URLFETCH "`+url+`" {26}` || l[1] != "Si vis pacem, para bellum." || l[2] != `* URLFETCH "`+forged+`" NIL` {
 		t.Fatalf("URLFETCH as bob: %q", l)
 	}
 	// Alice is not bob: user+bob is bob's alone.

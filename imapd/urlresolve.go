@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -38,10 +39,11 @@ type urlTarget struct {
 	url  *imapurl.URL
 }
 
-// openURL finds the message a URL names in acct's mailboxes.
-func (c *conn) openURL(acct storage.Account, u *imapurl.URL) (*urlTarget, error) {
+// openURL finds the message a URL names in acct's mailboxes; ctx is
+// scoped to that account.
+func (c *conn) openURL(ctx context.Context, acct storage.Account, u *imapurl.URL) (*urlTarget, error) {
 	st := c.srv.cfg.Store
-	mb, err := st.Mailbox(c.ctx, acct.ID, u.Mailbox)
+	mb, err := st.Mailbox(ctx, acct.ID, u.Mailbox)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errBadURL
@@ -51,14 +53,14 @@ func (c *conn) openURL(acct storage.Account, u *imapurl.URL) (*urlTarget, error)
 	if u.UIDValidity != 0 && u.UIDValidity != mb.UIDValidity {
 		return nil, errBadURL
 	}
-	rows, err := st.FetchMessages(c.ctx, mb.ID, []uint32{u.UID}, storage.FetchWant{})
+	rows, err := st.FetchMessages(ctx, mb.ID, []uint32{u.UID}, storage.FetchWant{})
 	if err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
 		return nil, errBadURL
 	}
-	whole, err := st.ReadBody(c.ctx, rows[0].BodyID)
+	whole, err := st.ReadBody(ctx, rows[0].BodyID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errBadURL
@@ -104,7 +106,7 @@ func (c *conn) ownURL(u *imapurl.URL) (*urlTarget, error) {
 	if u.Absolute && !strings.EqualFold(u.User, c.acct.Address) {
 		return nil, errBadURL
 	}
-	return c.openURL(c.acct, u)
+	return c.openURL(c.ctx, c.acct, u)
 }
 
 // authorizedURL checks a URLAUTH URL (RFC 4467 §3.3): an INTERNAL token
@@ -133,18 +135,21 @@ func (c *conn) authorizedURL(u *imapurl.URL) (*urlTarget, error) {
 	if err != nil {
 		return nil, errBadURL
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx, owner.ID, u.Mailbox)
+	// The token lets this session read the owner's message, and only
+	// that: the store calls are scoped to the owner's account.
+	ctx := storage.WithAccount(c.ctx, owner.ID)
+	mb, err := c.srv.cfg.Store.Mailbox(ctx, owner.ID, u.Mailbox)
 	if err != nil {
 		return nil, errBadURL
 	}
-	key, err := c.srv.cfg.URLAuthKeys.Key(c.ctx, mb.ID, false)
+	key, err := c.srv.cfg.URLAuthKeys.Key(ctx, mb.ID, false)
 	if err != nil {
 		return nil, err
 	}
 	if key == nil || !hmac.Equal([]byte(urlToken(key, u.Rump)), []byte(u.Token)) {
 		return nil, errBadURL
 	}
-	return c.openURL(owner, u)
+	return c.openURL(ctx, owner, u)
 }
 
 // urlToken is the INTERNAL token of a rump URL: RFC 4467 §7 leaves its
