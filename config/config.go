@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"postern/mailaddr"
 )
 
 // Config is the whole configuration file.
@@ -215,9 +217,10 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, d := range c.Domains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d == "" || strings.ContainsAny(d, " \t@/") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+		d, err := mailaddr.ParseDomain(strings.TrimSpace(d))
+		if err != nil || strings.HasPrefix(d, "[") {
 			bad("domains", "%q is not a domain name", c.Domains[i])
+			continue
 		}
 		if seen[d] {
 			bad("domains", "%q is listed twice", d)
@@ -270,8 +273,8 @@ func (c *Config) Validate() error {
 func (c *Config) validateAllowFrom(bad func(key, format string, args ...any)) {
 	seen := map[string]bool{}
 	for i, d := range c.Submission.AllowFromDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d == "" || len(d) > 253 || strings.ContainsAny(d, " \t@/<>,;*") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") {
+		d, err := mailaddr.ParseDomain(strings.TrimSpace(d))
+		if err != nil || strings.HasPrefix(d, "[") {
 			bad("[submission] allow_from_domains", "%q is not a domain name (list domains, e.g. [\"news.example.com\"]; no wildcards)", c.Submission.AllowFromDomains[i])
 			continue
 		}
@@ -353,7 +356,7 @@ func checkListen(addr string) error {
 
 // ServesDomain reports whether domain is one of the served domains.
 func (c *Config) ServesDomain(domain string) bool {
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	domain = mailaddr.NormalizeDomain(domain)
 	for _, d := range c.Domains {
 		if d == domain {
 			return true

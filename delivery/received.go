@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"postern/mailaddr"
 )
 
 // Trace is what the Received header records about one SMTP transaction
@@ -78,17 +80,17 @@ func (t Trace) Received(rcpts []string) string {
 	f.b.WriteString("Received:")
 	f.line = len("Received:")
 	f.word("from")
-	ip := addressLiteral(t.RemoteIP)
-	helo := t.Helo
-	if isDomain(helo) || isAddressLiteral(helo) {
+	ip := mailaddr.Literal(t.RemoteIP)
+	if helo, err := mailaddr.ParseDomain(t.Helo); err == nil {
+		// In normal form: lower-case A-labels, which any header may carry.
 		f.word(helo)
 		f.word("(" + ip + ")")
 	} else {
 		// RFC 5321 §4.4 TCP-info: the address literal stands in for a
 		// greeting that is not a name, which is kept in a comment.
 		f.word(ip)
-		if helo != "" {
-			f.word("(helo=" + commentText(helo, maxHeloInHeader) + ")")
+		if t.Helo != "" {
+			f.word("(helo=" + commentText(t.Helo, maxHeloInHeader) + ")")
 		}
 	}
 	f.newLine()
@@ -169,7 +171,7 @@ func (f *folder) newLine() {
 func ReturnPath(from string, allowUTF8 bool) string {
 	p, ok := pathText(from, allowUTF8)
 	if !ok {
-		p = quoteAddress(headerSafe(from, allowUTF8, maxPath-4))
+		p = mailaddr.Quote(headerSafe(from, allowUTF8, maxPath-4))
 	}
 	return "Return-Path: <" + p + ">\r\n"
 }
@@ -179,7 +181,7 @@ func ReturnPath(from string, allowUTF8 bool) string {
 // octets with its angle brackets, printable ASCII, and under SMTPUTF8
 // printable UTF-8 too (RFC 6532 §3.2); never invalid UTF-8.
 func pathText(addr string, allowUTF8 bool) (string, bool) {
-	p := quoteAddress(addr)
+	p := mailaddr.Quote(addr)
 	if len(p)+2 > maxPath || headerSafe(p, allowUTF8, len(p)) != p {
 		return "", false
 	}
@@ -208,92 +210,6 @@ func headerSafe(s string, allowUTF8 bool, max int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// QuoteAddress re-quotes the local part when it is not a dot-atom; go-smtp
-// hands over `"a b"@x` as `a b@x` (RFC 5321 §4.1.2 Quoted-string), and its
-// client sends an address as it is given.
-func QuoteAddress(addr string) string { return quoteAddress(addr) }
-
-func quoteAddress(addr string) string {
-	local, domain, ok := SplitAddress(addr)
-	if !ok || isDotAtom(local) {
-		return addr
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range local {
-		if r == '"' || r == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	b.WriteString(`"@`)
-	b.WriteString(domain)
-	return b.String()
-}
-
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for _, r := range s {
-		if r >= 0x80 {
-			continue // RFC 6532 UTF-8 atext
-		}
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-/=?^_`{|}~.", r) {
-			return false
-		}
-	}
-	return true
-}
-
-func addressLiteral(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return "[unknown]"
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		return "[IPv6:" + ip.WithZone("").String() + "]"
-	}
-	return "[" + ip.String() + "]"
-}
-
-// isDomain accepts an RFC 5321 §4.1.2 Domain: dot-separated labels of
-// letters, digits and hyphens, not starting or ending with a hyphen.
-func isDomain(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// isAddressLiteral accepts "[1.2.3.4]" and "[IPv6:...]".
-func isAddressLiteral(s string) bool {
-	if len(s) < 3 || s[0] != '[' || s[len(s)-1] != ']' {
-		return false
-	}
-	inner := s[1 : len(s)-1]
-	if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
-		a, err := netip.ParseAddr(v6)
-		return err == nil && a.Is6()
-	}
-	a, err := netip.ParseAddr(inner)
-	return err == nil && a.Is4()
 }
 
 // commentText keeps printable ASCII that may stand in a comment (RFC 5322

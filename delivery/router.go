@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -51,7 +52,7 @@ type Router struct {
 func NewRouter(st *storage.Store, domains []string, q Queue) *Router {
 	r := &Router{store: st, domains: make(map[string]bool, len(domains)), queue: q}
 	for _, d := range domains {
-		r.domains[normDomain(d)] = true
+		r.domains[mailaddr.NormalizeDomain(d)] = true
 	}
 	if r.queue == nil {
 		r.queue = NoQueue{}
@@ -99,11 +100,11 @@ func (res *Result) addRemote(addr string) {
 }
 
 // ServesDomain reports whether domain is one of the served domains.
-func (r *Router) ServesDomain(domain string) bool { return r.domains[normDomain(domain)] }
+func (r *Router) ServesDomain(domain string) bool { return r.domains[mailaddr.NormalizeDomain(domain)] }
 
 // IsLocal reports whether addr's domain is served here.
 func (r *Router) IsLocal(addr string) bool {
-	_, domain, ok := SplitAddress(addr)
+	_, domain, ok := mailaddr.Split(addr)
 	return ok && r.ServesDomain(domain)
 }
 
@@ -152,7 +153,7 @@ func (w *walk) resolve(ctx context.Context, addr string, depth int, res *Result,
 	if w.steps > maxExpansion {
 		return false, ErrAliasLoop
 	}
-	local, domain, ok := SplitAddress(addr)
+	local, domain, ok := mailaddr.Split(addr)
 	if !ok {
 		return false, fmt.Errorf("%q: %w", addr, ErrBadAddress)
 	}
@@ -160,7 +161,7 @@ func (w *walk) resolve(ctx context.Context, addr string, depth int, res *Result,
 		res.addRemote(addr)
 		return true, nil
 	}
-	key := strings.ToLower(local) + "@" + normDomain(domain)
+	key := lookupKey(local, domain)
 	if w.seen[key] {
 		return true, nil // a loop: this address is already being expanded
 	}
@@ -171,7 +172,7 @@ func (w *walk) resolve(ctx context.Context, addr string, depth int, res *Result,
 		return found, err
 	}
 	if base, _, plus := strings.Cut(local, "+"); plus && base != "" {
-		bkey := strings.ToLower(base) + "@" + normDomain(domain)
+		bkey := lookupKey(base, domain)
 		if !w.seen[bkey] {
 			w.seen[bkey] = true
 			if found, err := w.exact(ctx, bkey, depth, res, top); found || err != nil {
@@ -179,7 +180,7 @@ func (w *walk) resolve(ctx context.Context, addr string, depth int, res *Result,
 			}
 		}
 	}
-	catchAll := "@" + normDomain(domain)
+	catchAll := "@" + mailaddr.NormalizeDomain(domain)
 	if w.seen[catchAll] {
 		return true, nil
 	}
@@ -233,7 +234,7 @@ func (w *walk) alias(ctx context.Context, alias string, depth int, res *Result) 
 // leads to the account. The catch-all does not count, or its owner could send
 // as any address of the domain.
 func (r *Router) Owns(ctx context.Context, acct storage.Account, addr string) (bool, error) {
-	local, domain, ok := SplitAddress(addr)
+	local, domain, ok := mailaddr.Split(addr)
 	if !ok || !r.ServesDomain(domain) {
 		return false, nil
 	}
@@ -277,11 +278,11 @@ func (w *walk) resolveNoCatchAll(ctx context.Context, addr string, depth int, re
 	if w.steps > maxExpansion {
 		return false, ErrAliasLoop
 	}
-	local, domain, ok := SplitAddress(addr)
+	local, domain, ok := mailaddr.Split(addr)
 	if !ok || !w.r.ServesDomain(domain) {
 		return false, nil
 	}
-	key := strings.ToLower(local) + "@" + normDomain(domain)
+	key := lookupKey(local, domain)
 	if w.seen[key] {
 		return true, nil
 	}
@@ -311,16 +312,8 @@ func (w *walk) resolveNoCatchAll(ctx context.Context, addr string, depth int, re
 	return true, nil
 }
 
-// SplitAddress splits "local@domain" at the last "@". It fails for an empty
-// local part or domain.
-func SplitAddress(addr string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(addr, '@')
-	if i <= 0 || i == len(addr)-1 {
-		return "", "", false
-	}
-	return addr[:i], addr[i+1:], true
-}
-
-func normDomain(d string) string {
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+// lookupKey is the form accounts and aliases are found by, for an address
+// whose local part is unquoted (go-smtp's form, and the alias table's).
+func lookupKey(local, domain string) string {
+	return mailaddr.Address{Local: local, Domain: mailaddr.NormalizeDomain(domain)}.Key()
 }

@@ -196,18 +196,3 @@ func TestOwns(t *testing.T) {
 		}
 	}
 }
-
-func FuzzSplitAddress(f *testing.F) {
-	for _, s := range []string{"a@b", "@b", "a@", "", "a@b@c", "\"a b\"@c", "a+b@c"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		local, domain, ok := SplitAddress(s)
-		if !ok {
-			return
-		}
-		if local == "" || domain == "" || local+"@"+domain != s {
-			t.Fatalf("SplitAddress(%q) = %q, %q", s, local, domain)
-		}
-	})
-}

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"postern/delivery"
+	"postern/mailaddr"
 )
 
 // The answers below depend only on the config and the address a client
@@ -33,7 +33,7 @@ func checkAddress(addr string) (string, bool) {
 			return "", false
 		}
 	}
-	local, domain, ok := delivery.SplitAddress(addr)
+	local, domain, ok := mailaddr.Split(addr)
 	// A second "@" belongs only in a quoted local part (RFC 5321 §4.1.2).
 	if ok && strings.Contains(local, "@") && !strings.HasPrefix(local, `"`) {
 		ok = false
@@ -48,7 +48,7 @@ func checkAddress(addr string) (string, bool) {
 // if we serve it, else the autoconfig./autodiscover. host's, else the first
 // served domain.
 func (s *Server) domainFor(r *http.Request, addr string) string {
-	if _, d, ok := delivery.SplitAddress(addr); ok && s.domains[d] {
+	if _, d, ok := mailaddr.Split(addr); ok && s.domains[d] {
 		return d
 	}
 	h := requestHost(r)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"postern/mailaddr"
 	"postern/mailauth/dkimverify"
 	"postern/mailauth/dmarc"
 	"postern/mailauth/spf"
@@ -87,8 +88,8 @@ func (v *verdict) ownDomains(authors []string) (done bool) {
 			claimed = append(claimed, d)
 		}
 	}
-	if i := strings.LastIndexByte(v.env.MailFrom, '@'); i >= 0 {
-		if d, ok := dmarc.Normalize(v.env.MailFrom[i+1:]); ok && v.c.ours[d] && !slices.Contains(claimed, d) {
+	if _, d, ok := mailaddr.Split(v.env.MailFrom); ok {
+		if d, ok := dmarc.Normalize(d); ok && v.c.ours[d] && !slices.Contains(claimed, d) {
 			claimed = append(claimed, d)
 		}
 	}

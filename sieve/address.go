@@ -3,6 +3,7 @@ package sieve
 import (
 	"strings"
 
+	"postern/mailaddr"
 	"postern/mimeinfo"
 )
 
@@ -173,9 +174,4 @@ func validLocalPart(l string) bool {
 	return validDotAtom(l)
 }
 
-func validDomain(d string) bool {
-	if len(d) >= 2 && d[0] == '[' && d[len(d)-1] == ']' {
-		return !strings.ContainsAny(d[1:len(d)-1], "[]\\ ")
-	}
-	return validDotAtom(d) && !strings.ContainsAny(d, "!#$%&'*+/=?^`{|}~")
-}
+func validDomain(d string) bool { return mailaddr.ValidDomain(d) }

@@ -14,6 +14,7 @@ import (
 
 	"postern/authlimit"
 	"postern/delivery"
+	"postern/mailaddr"
 	"postern/storage"
 	"postern/tlsutil"
 )
@@ -296,12 +297,12 @@ func containsAddress(list []string, addr string) bool {
 // sameAddress compares two mailboxes: the local part exactly, as a remote
 // server may (RFC 5321 §2.4), the domain without regard to case.
 func sameAddress(a, b string) bool {
-	la, da, okA := delivery.SplitAddress(a)
-	lb, db, okB := delivery.SplitAddress(b)
+	la, da, okA := mailaddr.Split(a)
+	lb, db, okB := mailaddr.Split(b)
 	if !okA || !okB {
 		return a == b
 	}
-	return la == lb && strings.EqualFold(da, db)
+	return la == lb && mailaddr.NormalizeDomain(da) == mailaddr.NormalizeDomain(db)
 }
 
 // queueRefusal maps a Queue error to a reply. An *smtp.SMTPError from the
@@ -343,36 +344,6 @@ func badPath(addr string) bool {
 // (submission), where Postfix answers 501 5.1.3 at once. Labels may carry
 // UTF-8 (RFC 6531 §3.3).
 func validDomain(addr string) bool {
-	_, d, ok := delivery.SplitAddress(addr)
-	if !ok {
-		return false
-	}
-	if strings.HasPrefix(d, "[") {
-		inner, ok := strings.CutSuffix(d[1:], "]")
-		if !ok {
-			return false
-		}
-		if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
-			a, err := netip.ParseAddr(v6)
-			return err == nil && a.Is6() && a.Zone() == ""
-		}
-		a, err := netip.ParseAddr(inner)
-		return err == nil && a.Is4()
-	}
-	d = strings.TrimSuffix(d, ".")
-	if d == "" || len(d) > 255 {
-		return false
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c >= 0x80) {
-				return false
-			}
-		}
-	}
-	return true
+	_, d, ok := mailaddr.Split(addr)
+	return ok && mailaddr.ValidDomain(d)
 }

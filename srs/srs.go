@@ -29,6 +29,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"postern/mailaddr"
 )
 
 // DefaultMaxAge is how long a rewritten address is honoured: bounces come
@@ -76,14 +78,14 @@ func (r *Rewriter) Forward(sender string) (string, error) {
 	if sender == "" {
 		return "", nil
 	}
-	local, domain, ok := split(sender)
+	local, domain, ok := mailaddr.Split(sender)
 	if !ok {
 		return "", ErrUnsupported
 	}
 	if strings.EqualFold(strings.TrimSuffix(domain, "."), r.Domain) {
 		return sender, nil
 	}
-	if !isDotAtom(local) || !isDomain(domain) {
+	if !mailaddr.IsDotAtom(local) || !mailaddr.ValidDomain(domain) {
 		return "", ErrUnsupported
 	}
 	switch tag(local) {
@@ -108,7 +110,7 @@ func (r *Rewriter) Forward(sender string) (string, error) {
 // for an SRS1 one. ErrNotSRS says addr is an ordinary address; ErrForged,
 // ErrExpired and ErrMalformed that it must be refused.
 func (r *Rewriter) Reverse(addr string) (string, error) {
-	local, _, ok := split(addr)
+	local, _, ok := mailaddr.Split(addr)
 	if !ok {
 		return "", ErrNotSRS
 	}
@@ -141,7 +143,7 @@ func (r *Rewriter) Reverse(addr string) (string, error) {
 
 // IsSRS reports whether addr has the form of a rewritten address.
 func IsSRS(addr string) bool {
-	local, _, ok := split(addr)
+	local, _, ok := mailaddr.Split(addr)
 	return ok && tag(local) != ""
 }
 
@@ -171,15 +173,6 @@ func splitSRS1(local string) (h, first, opaque string, err error) {
 		return "", "", "", ErrMalformed
 	}
 	return h, first, opaque, nil
-}
-
-// split splits an address at its last '@'.
-func split(addr string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(addr, '@')
-	if i <= 0 || i == len(addr)-1 {
-		return "", "", false
-	}
-	return addr[:i], addr[i+1:], true
 }
 
 // hash returns the base32 hash of parts with secret number i, lower case.
@@ -244,34 +237,4 @@ func (r *Rewriter) checkAge(ts string) error {
 		return ErrExpired
 	}
 	return nil
-}
-
-// isDomain reports whether s can be the domain of a rewritten address: a
-// domain name or address literal, with no '=' to confuse the parse.
-func isDomain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte(".-_[]:", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return s != ""
-}
-
-// isDotAtom reports whether s is a dot-atom local part (RFC 5322 §3.2.3).
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
 }

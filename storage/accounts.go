@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"postern/mailaddr"
 )
 
 // Account is a user who can log in and receive mail.
@@ -28,19 +30,9 @@ var DefaultMailboxes = []struct{ Name, SpecialUse string }{
 	{"Archive", `\Archive`},
 }
 
-// NormalizeAddress lower-cases the domain and trims spaces; the local part keeps
-// its case (RFC 5321 §2.4) but lookups are case-insensitive.
-func NormalizeAddress(addr string) string {
-	addr = strings.TrimSpace(addr)
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return addr[:i] + "@" + strings.ToLower(addr[i+1:])
-	}
-	return addr
-}
-
 // CreateAccount adds an account with its default mailboxes.
 func (s *Store) CreateAccount(ctx context.Context, address, password string) (Account, error) {
-	address = NormalizeAddress(address)
+	address = mailaddr.Normalize(address)
 	if err := validAddress(address); err != nil {
 		return Account{}, err
 	}
@@ -73,9 +65,8 @@ func (s *Store) CreateAccount(ctx context.Context, address, password string) (Ac
 }
 
 func validAddress(a string) error {
-	at := strings.LastIndexByte(a, '@')
-	if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t\r\n<>,;\"") || len(a) > 254 {
-		return fmt.Errorf("%q is not an email address (want local@domain)", a)
+	if _, err := mailaddr.Parse(a); err != nil {
+		return fmt.Errorf("%w (want local@domain)", err)
 	}
 	return nil
 }
@@ -86,7 +77,7 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	if err != nil {
 		return err
 	}
-	address = NormalizeAddress(address)
+	address = mailaddr.Normalize(address)
 	return s.write(ctx, func(t *tx) error {
 		res, err := t.Exec(`UPDATE accounts SET password_hash=? WHERE address=?`, hash, address)
 		if err != nil {
@@ -101,7 +92,7 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 
 // DeleteAccount removes an account, its mailboxes and messages.
 func (s *Store) DeleteAccount(ctx context.Context, address string) error {
-	address = NormalizeAddress(address)
+	address = mailaddr.Normalize(address)
 	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
 		if err := t.QueryRow(`SELECT id FROM accounts WHERE address=?`, address).Scan(&id); err != nil {
@@ -153,7 +144,7 @@ func (s *Store) EnableAccount(ctx context.Context, address string) error {
 }
 
 func (s *Store) setDisabled(ctx context.Context, address string, disabled bool) error {
-	address = NormalizeAddress(address)
+	address = mailaddr.Normalize(address)
 	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
 		err := t.QueryRow(`UPDATE accounts SET disabled=? WHERE address=? RETURNING id`, disabled, address).Scan(&id)
@@ -202,7 +193,7 @@ func (s *Store) accountWithHash(ctx context.Context, address string) (Account, s
 	var hash string
 	err := s.rdb.QueryRowContext(ctxOrBackground(ctx),
 		`SELECT id, address, created, disabled, password_hash FROM accounts WHERE address=?`,
-		NormalizeAddress(address)).Scan(&a.ID, &a.Address, &created, &a.Disabled, &hash)
+		mailaddr.Normalize(address)).Scan(&a.ID, &a.Address, &created, &a.Disabled, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, "", fmt.Errorf("account %s: %w", address, ErrNotFound)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"postern/mailaddr"
 )
 
 // Alias maps an address, or "@domain" for a catch-all, to one or more targets.
@@ -14,19 +16,19 @@ type Alias struct {
 
 // AddAlias adds targets to an alias, creating it if needed.
 func (s *Store) AddAlias(ctx context.Context, alias string, targets []string) error {
-	alias = NormalizeAddress(alias)
+	alias = mailaddr.Normalize(alias)
 	if !strings.HasPrefix(alias, "@") {
 		if err := validAddress(alias); err != nil {
 			return fmt.Errorf("alias: %w", err)
 		}
-	} else if len(alias) < 2 || strings.ContainsAny(alias[1:], "@ \t") {
-		return fmt.Errorf("alias %q: a catch-all is written @domain", alias)
+	} else if _, err := mailaddr.ParseDomain(alias[1:]); err != nil {
+		return fmt.Errorf("alias %q: a catch-all is written @domain: %w", alias, err)
 	}
 	if len(targets) == 0 {
 		return fmt.Errorf("alias %s: no target given", alias)
 	}
 	for i, t := range targets {
-		targets[i] = NormalizeAddress(t)
+		targets[i] = mailaddr.Normalize(t)
 		if err := validAddress(targets[i]); err != nil {
 			return fmt.Errorf("alias target: %w", err)
 		}
@@ -46,7 +48,7 @@ func (s *Store) AddAlias(ctx context.Context, alias string, targets []string) er
 
 // DeleteAlias removes an alias and all its targets.
 func (s *Store) DeleteAlias(ctx context.Context, alias string) error {
-	alias = NormalizeAddress(alias)
+	alias = mailaddr.Normalize(alias)
 	return s.write(ctx, func(t *tx) error {
 		res, err := t.Exec(`DELETE FROM aliases WHERE alias=?`, alias)
 		if err != nil {
@@ -83,7 +85,7 @@ func (s *Store) Aliases(ctx context.Context) ([]Alias, error) {
 
 // AliasTargets returns the targets of one alias ("a@d" or "@d"), or ErrNotFound.
 func (s *Store) AliasTargets(ctx context.Context, alias string) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT target FROM aliases WHERE alias=? ORDER BY target`, NormalizeAddress(alias))
+	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT target FROM aliases WHERE alias=? ORDER BY target`, mailaddr.Normalize(alias))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"postern/mailaddr"
 )
 
 // The outbound queue lives in the same database as the mailboxes, so that a
@@ -168,13 +170,13 @@ func (s *Store) Enqueue(ctx context.Context, items ...QueueItem) error {
 	return err
 }
 
-// recipientDomain is the lower-cased domain of an address.
+// recipientDomain is the normal form of an address's domain.
 func recipientDomain(addr string) (string, error) {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 || at == len(addr)-1 {
+	_, d, ok := mailaddr.Split(addr)
+	if !ok {
 		return "", fmt.Errorf("queue: recipient %q is not local@domain: %w", addr, ErrInvalidName)
 	}
-	return strings.ToLower(strings.TrimSuffix(addr[at+1:], ".")), nil
+	return mailaddr.NormalizeDomain(d), nil
 }
 
 func enqueueTx(t *tx, items []QueueItem) error {

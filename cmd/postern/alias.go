@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"postern/config"
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -17,7 +18,7 @@ func runAliasAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return withStore(env, func(cfg config.Config, st *storage.Store) error {
-		alias := storage.NormalizeAddress(pos[0])
+		alias := mailaddr.Normalize(pos[0])
 		domainCheck := alias
 		if strings.HasPrefix(alias, "@") {
 			domainCheck = "catch-all" + alias
@@ -48,7 +49,7 @@ func runAliasDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 			}
 			return err
 		}
-		fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
+		fmt.Fprintf(env.stdout, "deleted %s\n", mailaddr.Normalize(pos[0]))
 		return nil
 	})
 }

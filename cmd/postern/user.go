@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"postern/config"
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -42,12 +43,12 @@ func withStore(env *cliEnv, fn func(cfg config.Config, st *storage.Store) error)
 // checkDomain refuses an address outside the served domains: mail for it could
 // never arrive here.
 func checkDomain(cfg config.Config, address string) error {
-	at := strings.LastIndexByte(address, '@')
-	if at < 0 {
+	_, domain, ok := mailaddr.Split(address)
+	if !ok {
 		return fmt.Errorf("%q is not an email address (want local@domain)", address)
 	}
-	if !cfg.ServesDomain(address[at+1:]) {
-		return fmt.Errorf("%s: domain %q is not served (domains = %q in the config)", address, address[at+1:], cfg.Domains)
+	if !cfg.ServesDomain(domain) {
+		return fmt.Errorf("%s: domain %q is not served (domains = %q in the config)", address, domain, cfg.Domains)
 	}
 	return nil
 }
@@ -99,7 +100,7 @@ func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return withStore(env, func(cfg config.Config, st *storage.Store) error {
-		addr := storage.NormalizeAddress(pos[0])
+		addr := mailaddr.Normalize(pos[0])
 		if err := checkDomain(cfg, addr); err != nil {
 			return err
 		}
@@ -134,7 +135,7 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		if err := st.SetPassword(context.Background(), pos[0], pw); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "password changed for %s\n", storage.NormalizeAddress(pos[0]))
+		fmt.Fprintf(env.stdout, "password changed for %s\n", mailaddr.Normalize(pos[0]))
 		return nil
 	})
 }
@@ -151,7 +152,7 @@ func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 			}
 			return err
 		}
-		fmt.Fprintf(env.stdout, "deleted %s\n", storage.NormalizeAddress(pos[0]))
+		fmt.Fprintf(env.stdout, "deleted %s\n", mailaddr.Normalize(pos[0]))
 		return nil
 	})
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/delivery"
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -196,7 +196,7 @@ func (r *Runner) send(ctx context.Context, s *session, e storage.QueueEntry) (ma
 		setAll(outcome{status: storage.RcptFailed, code: 550, enh: "5.7.30", msg: "REQUIRETLS: " + s.host + " did not offer TLS", remote: s.host})
 		return res, nil
 	}
-	if err := s.c.Mail(delivery.QuoteAddress(e.From), opts); err != nil {
+	if err := s.c.Mail(mailaddr.Quote(e.From), opts); err != nil {
 		o, broken := replyOutcome(err, s.host)
 		setAll(o)
 		if broken == nil {
@@ -206,7 +206,7 @@ func (r *Runner) send(ctx context.Context, s *session, e storage.QueueEntry) (ma
 	}
 	accepted := 0
 	for _, rc := range pending {
-		if err := s.c.Rcpt(delivery.QuoteAddress(rc.Address), rcptOptions(rc)); err != nil {
+		if err := s.c.Rcpt(mailaddr.Quote(rc.Address), rcptOptions(rc)); err != nil {
 			o, broken := replyOutcome(err, s.host)
 			res[rc.N] = o
 			if broken != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"postern/delivery"
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -88,7 +88,7 @@ func buildDSN(in dsnInput) []byte {
 	date := in.now.Format(time.RFC1123Z)
 
 	fmt.Fprintf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", in.hostname)
-	fmt.Fprintf(&b, "To: <%s>\r\n", oneLine(delivery.QuoteAddress(e.From)))
+	fmt.Fprintf(&b, "To: <%s>\r\n", oneLine(mailaddr.Quote(e.From)))
 	fmt.Fprintf(&b, "Subject: %s\r\n", subject)
 	fmt.Fprintf(&b, "Date: %s\r\n", date)
 	fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", randomToken(), in.hostname)
@@ -129,7 +129,7 @@ func buildDSN(in dsnInput) []byte {
 		if r.rcpt.ORCPT != "" {
 			fmt.Fprintf(&b, "Original-Recipient: %s\r\n", oneLine(r.rcpt.ORCPT))
 		}
-		fmt.Fprintf(&b, "Final-Recipient: rfc822; %s\r\n", oneLine(delivery.QuoteAddress(r.rcpt.Address)))
+		fmt.Fprintf(&b, "Final-Recipient: rfc822; %s\r\n", oneLine(mailaddr.Quote(r.rcpt.Address)))
 		fmt.Fprintf(&b, "Action: %s\r\n", r.action)
 		fmt.Fprintf(&b, "Status: %s\r\n", dsnStatus(r.action, r.out.enh))
 		if r.out.remote != "" {

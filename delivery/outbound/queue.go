@@ -3,9 +3,9 @@ package outbound
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"postern/delivery"
+	"postern/mailaddr"
 )
 
 // Queue is the seam between SMTP acceptance and the runner: it implements
@@ -18,8 +18,7 @@ type Queue struct {
 // Accept checks a remote recipient at RCPT time. Anything with a domain can
 // be queued; whether the domain takes mail is learnt when delivering.
 func (q *Queue) Accept(ctx context.Context, from string, rcpt delivery.Recipient) error {
-	at := strings.LastIndexByte(rcpt.Address, '@')
-	if at <= 0 || at == len(rcpt.Address)-1 {
+	if _, _, ok := mailaddr.Split(rcpt.Address); !ok {
 		return fmt.Errorf("%q is not local@domain", rcpt.Address)
 	}
 	return nil

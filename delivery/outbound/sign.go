@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"postern/mailaddr"
 	"postern/storage"
 )
 
@@ -26,13 +27,13 @@ func (r *Runner) sign(e storage.QueueEntry, msg []byte) []byte {
 	var doms []string
 	if m, err := mail.ReadMessage(bytes.NewReader(headerOf(msg, 0))); err == nil {
 		if list, err := m.Header.AddressList("From"); err == nil && len(list) > 0 {
-			if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
-				doms = append(doms, strings.ToLower(list[0].Address[at+1:]))
+			if d := mailaddr.Domain(list[0].Address); d != "" {
+				doms = append(doms, d)
 			}
 		}
 	}
-	if at := strings.LastIndexByte(e.From, '@'); at >= 0 {
-		doms = append(doms, strings.ToLower(e.From[at+1:]))
+	if d := mailaddr.Domain(e.From); d != "" {
+		doms = append(doms, d)
 	}
 	for _, d := range doms {
 		if k := r.opts.DKIM[d]; k != nil {

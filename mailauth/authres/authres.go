@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"postern/mailaddr"
 	"postern/mimeinfo"
 )
 
@@ -142,27 +143,10 @@ func formatPvalue(s string) string {
 	if isToken(s) {
 		return s
 	}
-	if local, domain, ok := strings.Cut(s, "@"); ok && isToken(domain) && (local == "" || isDotAtom(local)) {
+	if local, domain, ok := strings.Cut(s, "@"); ok && isToken(domain) && (local == "" || mailaddr.IsDotAtom(local)) {
 		return s
 	}
 	return quote(s)
-}
-
-// isDotAtom reports whether s is a dot-atom (RFC 5322 §3.2.3); UTF-8 is
-// allowed as in RFC 6532 §3.2.
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == '.' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 func quote(s string) string {

@@ -14,9 +14,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
 
+	"postern/mailaddr"
 	"postern/mailauth/dkimverify"
 	"postern/mailauth/spf"
 	"postern/resolver"
@@ -200,20 +200,11 @@ func Aligned(a, b string, mode Alignment) bool {
 // (RFC 7489 §6.6.1), or false for what is not a domain name (an address
 // literal, an empty or malformed name).
 func Normalize(domain string) (string, bool) {
-	domain = strings.TrimSuffix(domain, ".")
-	if domain == "" || strings.HasPrefix(domain, "[") || strings.Contains(domain, "..") {
+	d, err := mailaddr.ParseDomain(domain)
+	if err != nil || strings.HasPrefix(d, "[") {
 		return "", false
 	}
-	for i := 0; i < len(domain); i++ {
-		if domain[i] >= 0x80 {
-			a, err := idna.Lookup.ToASCII(domain)
-			if err != nil || a == "" {
-				return "", false
-			}
-			return strings.ToLower(a), true
-		}
-	}
-	return strings.ToLower(domain), true
+	return d, true
 }
 
 // OrgDomain returns the organizational domain of a normalized domain

@@ -8,6 +8,8 @@ import (
 	"context"
 	"strings"
 	"sync"
+
+	"postern/mailaddr"
 )
 
 // Store keeps the correspondents of every account.
@@ -22,12 +24,12 @@ type Store interface {
 // Normalize returns an address in the form stores keep: lower case, the
 // domain without a trailing dot. ok is false for what is not local@domain.
 func Normalize(address string) (addr, domain string, ok bool) {
-	i := strings.LastIndexByte(address, '@')
-	if i <= 0 || i == len(address)-1 {
+	local, d, ok := mailaddr.Split(address)
+	if !ok {
 		return "", "", false
 	}
-	domain = strings.ToLower(strings.TrimSuffix(address[i+1:], "."))
-	return strings.ToLower(address[:i]) + "@" + domain, domain, domain != ""
+	domain = mailaddr.NormalizeDomain(d)
+	return strings.ToLower(local) + "@" + domain, domain, domain != ""
 }
 
 // MemStore is a Store in memory.
