@@ -79,13 +79,15 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	}
 	address = mailaddr.Normalize(address)
 	return s.write(ctx, func(t *tx) error {
-		res, err := t.Exec(`UPDATE accounts SET password_hash=? WHERE address=?`, hash, address)
+		var id int64
+		err := t.QueryRow(`UPDATE accounts SET password_hash=? WHERE address=? RETURNING id`, hash, address).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("account %s: %w", address, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("account %s: %w", address, ErrNotFound)
-		}
+		t.publish(Event{Kind: EventPasswordChange, AccountID: id})
 		return nil
 	})
 }
@@ -183,11 +185,16 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 
 // AccountByAddress finds an account by its address, ignoring case.
 func (s *Store) AccountByAddress(ctx context.Context, address string) (Account, error) {
-	a, _, err := s.accountWithHash(ctx, address)
+	a, _, err := s.Credentials(ctx, address)
 	return a, err
 }
 
-func (s *Store) accountWithHash(ctx context.Context, address string) (Account, string, error) {
+// Credentials returns the account named address, ignoring case, and its
+// stored password hash (for CheckPassword); ErrNotFound if there is none.
+// The hash changes whenever the password does, so the login path may keep
+// a verified password for as long as the hash it was verified against is
+// the one stored.
+func (s *Store) Credentials(ctx context.Context, address string) (Account, string, error) {
 	var a Account
 	var created int64
 	var hash string
@@ -211,15 +218,15 @@ var dummyHash, _ = HashPassword("postern-timing-equaliser")
 // Authenticate checks a password. Unknown accounts, wrong passwords and disabled
 // accounts all give ErrAuthFailed, so a client cannot tell them apart.
 func (s *Store) Authenticate(ctx context.Context, address, password string) (Account, error) {
-	a, hash, err := s.accountWithHash(ctx, address)
+	a, hash, err := s.Credentials(ctx, address)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			checkPassword(dummyHash, password)
+			CheckPassword(dummyHash, password)
 			return Account{}, ErrAuthFailed
 		}
 		return Account{}, err
 	}
-	if !checkPassword(hash, password) || a.Disabled {
+	if !CheckPassword(hash, password) || a.Disabled {
 		return Account{}, ErrAuthFailed
 	}
 	return a, nil

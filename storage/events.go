@@ -19,6 +19,7 @@ const (
 	EventMailboxRename                       // a mailbox was renamed to NewName
 	EventAccountDisable                      // the account was disabled: its sessions end
 	EventAccountDelete                       // the account was deleted: its sessions end
+	EventPasswordChange                      // the account's password changed
 )
 
 // Why a subscription ended (Subscription.Err).
@@ -179,6 +180,8 @@ func (s *Subscription) push(ev Event) {
 	case EventAccountDisable:
 		s.finish(ErrAccountDisabled)
 		return
+	case EventPasswordChange:
+		return // for WatchAccounts; sessions go on
 	}
 	s.mu.Lock()
 	if s.closed || s.discard || s.end.Err() != nil {

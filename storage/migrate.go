@@ -244,6 +244,20 @@ DROP TABLE queue;
 ALTER TABLE new_queue RENAME TO queue;
 CREATE INDEX queue_due ON queue(next_attempt);
 `,
+	// 5: login lockouts, where every process sees them: "postern auth
+	// blocked" lists them and "postern auth unblock" lifts one in the
+	// running server. account is '' for a lock of the whole source.
+	`
+CREATE TABLE IF NOT EXISTS auth_blocks (
+	source   TEXT NOT NULL,
+	account  TEXT NOT NULL COLLATE NOCASE,
+	until    INTEGER NOT NULL,
+	failures INTEGER NOT NULL,
+	reason   TEXT NOT NULL DEFAULT '',
+	created  INTEGER NOT NULL,
+	PRIMARY KEY (source, account)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema up to date. Each migration runs in its own

@@ -29,10 +29,10 @@ var b64 = base64.RawStdEncoding
 // argonMemory, so a burst of logins must queue rather than exhaust memory.
 var hashSlots = make(chan struct{}, max(2, runtime.NumCPU()))
 
-func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+func argonKey(password, salt []byte, passes, memory uint32, threads uint8, keyLen uint32) []byte {
 	hashSlots <- struct{}{}
 	defer func() { <-hashSlots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	return argon2.IDKey(password, salt, passes, memory, threads, keyLen)
 }
 
 // HashPassword returns the PHC-format argon2id hash of password.
@@ -52,9 +52,10 @@ func HashPassword(password string) (string, error) {
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// checkPassword reports whether password matches hash (argon2id PHC, or bcrypt for
-// hashes imported from other servers).
-func checkPassword(hash, password string) bool {
+// CheckPassword reports whether password matches hash (argon2id PHC, or
+// bcrypt for hashes imported from other servers). It is slow on purpose:
+// an argon2id check takes 19 MiB and tens of milliseconds.
+func CheckPassword(hash, password string) bool {
 	if len(password) > maxPassword {
 		return false
 	}

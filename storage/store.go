@@ -67,10 +67,11 @@ type Store struct {
 	bus  Bus
 	opts Options
 
-	recent   recentClaims // see ClaimRecent
-	pins     bodyPins     // see BodyReader
-	space    *space       // see writeFreeing
-	analysis *analysisBudget
+	recent       recentClaims    // see ClaimRecent
+	accountWatch accountWatchers // see WatchAccounts
+	pins         bodyPins        // see BodyReader
+	space        *space          // see writeFreeing
+	analysis     *analysisBudget
 
 	writes chan *writeReq
 	done   chan struct{} // closed when the writer goroutine has exited

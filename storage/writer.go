@@ -160,6 +160,7 @@ func (s *Store) commit(batch []*writeReq) {
 	for i, r := range batch {
 		if errs[i] == nil && len(r.events) > 0 {
 			s.bus.Publish(r.events)
+			s.accountWatch.notify(r.events)
 		}
 		r.result <- errs[i]
 	}
