@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -79,11 +80,6 @@ type POP3 struct {
 	Delete    string `toml:"delete"` // expunge | flag | trash
 }
 
-// Auth holds login policy.
-type Auth struct {
-	PlaintextOnLoopback bool `toml:"plaintext_on_loopback"`
-}
-
 // Delivery is outbound mail: the queue and, optionally, a smarthost relay
 // that takes all remote mail instead of the recipients' mail exchangers.
 type Delivery struct {
@@ -107,17 +103,6 @@ type DKIM struct {
 	Selector string `toml:"selector"`
 }
 
-// Limits caps what one listener holds open. A connection over a cap is
-// closed at once. Raise connections_per_ip when many clients share one
-// address (a webmail host, a large office behind one NAT address).
-type Limits struct {
-	ConnectionsPerIP int `toml:"connections_per_ip"` // per client address (IPv6: per /64); 0 = no cap
-	Connections      int `toml:"connections"`        // in all, per listener; 0 = no cap
-	// ProxyProtocolFrom are the load balancers whose PROXY protocol
-	// header gives the real client address; empty turns it off.
-	ProxyProtocolFrom []Prefix `toml:"proxy_protocol_from"`
-}
-
 // Default returns the production defaults: standard ports on all interfaces.
 func Default() Config {
 	c := Config{
@@ -132,8 +117,8 @@ func Default() Config {
 		},
 		IMAP:     IMAP{Listen: ":143", ListenTLS: ":993"},
 		POP3:     POP3{Listen: ":110", ListenTLS: ":995", Delete: "expunge"},
-		Auth:     Auth{PlaintextOnLoopback: true},
-		Limits:   Limits{ConnectionsPerIP: 100, Connections: 10000},
+		Auth:     defaultAuth(),
+		Limits:   Limits{ConnectionsPerIP: 100, ConnectionsPerAccountIP: 20, Connections: 10000},
 		Delivery: Delivery{RelayTLS: RelayStartTLS, MaxQueueAge: 120 * time.Hour},
 		DKIM:     DKIM{Selector: "postern"},
 	}
@@ -178,19 +163,12 @@ func Parse(text string) (Config, error) {
 	cfg := Default()
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			if perr.LastKey != "" {
-				return Config{}, fmt.Errorf("line %d: %s (key %s)", perr.Position.Line, perr.Message, perr.LastKey)
-			}
-			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
-		}
-		return Config{}, err
+		return Config{}, decodeError(err)
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
 		keys := make([]string, len(undec))
 		for i, k := range undec {
-			keys[i] = k.String()
+			keys[i] = KeyName(k.String())
 		}
 		return Config{}, fmt.Errorf("unknown key %s (check the spelling against config.toml in the Postern repository)", strings.Join(keys, ", "))
 	}
@@ -198,6 +176,46 @@ func Parse(text string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// typeError is the form of BurntSushi/toml's type mismatch errors, which
+// are not ParseErrors.
+var typeError = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]+)"\): (.*)$`)
+
+// decodeError rewrites a TOML decoding error so that it names the key as
+// this file and the README write it ("[auth] lockout_duration") and says
+// what to write instead.
+func decodeError(err error) error {
+	var perr toml.ParseError
+	if errors.As(err, &perr) {
+		msg := perr.Message
+		if strings.Contains(msg, "invalid duration") {
+			msg += `; write a duration such as "90s", "15m" or "120h" (units h, m, s; no days)`
+		}
+		if perr.LastKey != "" {
+			return fmt.Errorf("%s (line %d): %s", KeyName(perr.LastKey), perr.Position.Line, msg)
+		}
+		return fmt.Errorf("line %d: %s", perr.Position.Line, msg)
+	}
+	if m := typeError.FindStringSubmatch(err.Error()); m != nil {
+		msg := strings.Replace(m[3], "incompatible types: TOML value has type", "the value is", 1)
+		msg = strings.Replace(msg, "destination has type", "want", 1)
+		if m[1] != "" {
+			return fmt.Errorf("%s (line %s): %s", KeyName(m[2]), m[1], msg)
+		}
+		return fmt.Errorf("%s: %s", KeyName(m[2]), msg)
+	}
+	return err
+}
+
+// KeyName writes a dotted TOML key as the documentation does:
+// "auth.lockout_duration" is "[auth] lockout_duration"; a top-level key
+// stays as it is.
+func KeyName(dotted string) string {
+	if i := strings.LastIndexByte(dotted, '.'); i > 0 {
+		return "[" + dotted[:i] + "] " + dotted[i+1:]
+	}
+	return dotted
 }
 
 // Validate checks every value and names the key of the first bad one.
@@ -258,12 +276,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("[pop3] delete", "%q: want \"expunge\", \"flag\" or \"trash\"", c.POP3.Delete)
 	}
-	if c.Limits.ConnectionsPerIP < 0 {
-		bad("[limits] connections_per_ip", "%d: must be 0 (no cap) or more", c.Limits.ConnectionsPerIP)
-	}
-	if c.Limits.Connections < 0 {
-		bad("[limits] connections", "%d: must be 0 (no cap) or more", c.Limits.Connections)
-	}
+	c.validateAuth(bad)
 	c.validateDelivery(bad)
 	c.validateDeploy(bad)
 	return errors.Join(errs...)

@@ -48,7 +48,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct{ text, want string }{
 		{`hostnme = "x"`, "unknown key hostnme"},
-		{"[imap]\nlisten_tsl = \":993\"", "unknown key imap.listen_tsl"},
+		{"[imap]\nlisten_tsl = \":993\"", "unknown key [imap] listen_tsl"},
 		{"[imap]\nlisten = \"143\"", "[imap] listen"},
 		{"[pop3]\nlisten_tls = \"x:99999\"", "[pop3] listen_tls"},
 		{"[pop3]\ndelete = \"shred\"", "[pop3] delete"},
@@ -131,7 +131,7 @@ func TestDeliveryAndDKIM(t *testing.T) {
 		{"[delivery]\nrelay = \"h:25\"\nrelay_username = \"u\"\nrelay_password = \"p\"\nrelay_tls = \"none\"\n", "[delivery] relay_tls"},
 		{"[delivery]\nrelay_username = \"u\"\nrelay_password = \"p\"\n", "[delivery] relay_username"},
 		{"[delivery]\nmax_queue_age = \"10s\"\n", "[delivery] max_queue_age"},
-		{"[delivery]\nmax_queue_age = \"5 days\"\n", "line 2: invalid duration"},
+		{"[delivery]\nmax_queue_age = \"5 days\"\n", `[delivery] max_queue_age (line 2): invalid duration: "5 days"; write a duration such as`},
 		{"[dkim]\nselector = \"\"\n", "[dkim] selector"},
 		{"[dkim]\nselector = \"a b\"\n", "[dkim] selector"},
 		{"[dkim]\nselector = \"x/../y\"\n", "[dkim] selector"},
@@ -153,5 +153,42 @@ func TestAllowFromDomains(t *testing.T) {
 	}
 	if got := c.Submission.AllowFromDomains; len(got) != 2 || got[0] != "news.example.com" || got[1] != "letters.test" {
 		t.Errorf("allow_from_domains = %q", got)
+	}
+}
+
+// Every bad value names its key as the README writes it, and says what to
+// write instead.
+func TestBadValuesNameTheirKey(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"[auth]\nlockout_duration = \"5 days\"", `[auth] lockout_duration (line 2): invalid duration: "5 days"; write a duration such as "90s"`},
+		{"[auth]\nlockout_duration = \"10s\"", "[auth] lockout_duration: 10s: want from \"1m\""},
+		{"[auth]\ncache_ttl = \"48h\"", "[auth] cache_ttl: 48h0m0s"},
+		{"[auth]\ncache_ttl = \"-1s\"", "[auth] cache_ttl"},
+		{"[auth]\nlockout_failures = 0", "[auth] lockout_failures: 0"},
+		{"[auth]\nlockout_failures = 10\nlockout_failures_per_address = 5", "[auth] lockout_failures_per_address: 5: want at least lockout_failures (10)"},
+		{"[auth]\nslowdown_failures_per_account = 0", "[auth] slowdown_failures_per_account"},
+		{"[auth]\nmin_password_length = 0", "[auth] min_password_length"},
+		{"[auth]\ntrusted_networks = [\"10.0.0.0/40\"]", "[auth] trusted_networks (line 2): \"10.0.0.0/40\" is neither a CIDR"},
+		{"[auth]\nlockout_failures = \"eight\"", "[auth] lockout_failures (line 2): the value is string; want integer"},
+		{"[limits]\nconnections = \"many\"", "[limits] connections (line 2): the value is string; want integer"},
+		{"[limits]\nconnections_per_account_ip = -1", "[limits] connections_per_account_ip"},
+		{"data_dir = 5", "data_dir (line 1): the value is int64; want string"},
+		{"[auth]\nlockout_failure = 8", "unknown key [auth] lockout_failure"},
+	} {
+		_, err := Parse(c.text)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one with %q", c.text, err, c.want)
+		}
+	}
+	d := Default()
+	if d.Auth.CacheTTL != time.Hour || d.Auth.LockoutFailures != 8 || d.Auth.LockoutFailuresPerAddress != 40 ||
+		d.Auth.LockoutDuration != 15*time.Minute || len(d.Auth.TrustedNetworks) != 0 || d.Auth.SlowdownFailuresPerAccount != 50 ||
+		d.Auth.MinPasswordLength != 10 || d.Limits.ConnectionsPerIP != 100 || d.Limits.ConnectionsPerAccountIP != 20 ||
+		d.Limits.Connections != 10000 || !d.Auth.PlaintextOnLoopback {
+		t.Errorf("defaults: %+v %+v", d.Auth, d.Limits)
+	}
+	c, err := Parse("[auth]\ncache_ttl = \"0s\"\ntrusted_networks = [\"10.0.0.0/8\", \"2001:db8::1\"]\n")
+	if err != nil || c.Auth.CacheTTL != 0 || len(c.Auth.TrustedNetworks) != 2 || c.Auth.TrustedNetworks[1].String() != "2001:db8::1/128" {
+		t.Errorf("parsed: %+v %v", c.Auth, err)
 	}
 }

@@ -2,43 +2,36 @@ package imapd
 
 import (
 	"errors"
-	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/storage"
 )
 
 var errPrivacy = &statusResp{kind: "NO", code: "PRIVACYREQUIRED",
 	text: "Passwords are refused on an unencrypted connection; use STARTTLS or port 993"}
 
-// authenticate checks a password with the shared throttling: a locked-out
-// source is refused before the password is even checked, and a failure
-// is answered only after the limiter's delay (DESIGN: repeated failed
-// logins slow down and then lock out that source).
+// refusePlaintext answers a password offered without TLS (RFC 3501 §6.2.3,
+// §7.2.1 LOGINDISABLED), and logs it as a failed login.
+func (c *conn) refusePlaintext(user string) error {
+	c.srv.cfg.Auth.RefusePlaintext("imap", c.remote, user)
+	return errPrivacy
+}
+
+// authenticate checks a password through the shared login path, which
+// throttles, locks out and logs, and starts the session on success.
 func (c *conn) authenticate(user, pass string) error {
-	lim := c.srv.cfg.Limiter
-	if lim != nil {
-		if _, err := lim.Check(c.remote); err != nil {
-			return noCode("UNAVAILABLE", "%s", err.Error())
-		}
-	}
-	acct, err := c.srv.cfg.Store.Authenticate(c.ctx, user, pass)
-	if err != nil {
-		if !errors.Is(err, storage.ErrAuthFailed) {
-			return err
-		}
-		if lim != nil {
-			lim.Failure(c.remote, user)
-			if werr := lim.Wait(c.ctx, c.remote); errors.Is(werr, authlimit.ErrLockedOut) {
-				return noCode("UNAVAILABLE", "%s", werr.Error())
-			}
-		} else {
-			time.Sleep(250 * time.Millisecond)
-		}
+	acct, err := c.srv.cfg.Auth.Login(c.ctx, auth.Attempt{Protocol: "imap", Remote: c.remote, Username: user, Password: pass})
+	switch {
+	case errors.Is(err, auth.ErrLockedOut):
+		// RFC 5530 §3: the client should come back later, not ask the
+		// user for another password.
+		return noCode("UNAVAILABLE", "%s", err.Error())
+	case errors.Is(err, auth.ErrDisabled):
+		return noCode("AUTHENTICATIONFAILED", "Your account is disabled; ask the administrator")
+	case errors.Is(err, auth.ErrFailed):
 		return noCode("AUTHENTICATIONFAILED", "Invalid credentials")
-	}
-	if lim != nil {
-		lim.Success(c.remote)
+	case err != nil:
+		return err
 	}
 	c.acct = acct
 	// From here on the store answers only for this account's mailboxes and

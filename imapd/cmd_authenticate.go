@@ -2,12 +2,9 @@ package imapd
 
 import (
 	"encoding/base64"
-	"errors"
 	"strings"
 
-	"github.com/emersion/go-sasl"
-
-	"postern/saslsrv"
+	"postern/auth"
 )
 
 // maxSASLLine caps one line of a SASL exchange.
@@ -48,20 +45,15 @@ func init() {
 			return err
 		}
 		if !c.plaintextAllowed() {
-			return errPrivacy
+			return c.refusePlaintext("")
 		}
 		var authErr error
 		check := func(user, pass string) error {
 			authErr = c.authenticate(user, pass)
 			return authErr
 		}
-		var srv sasl.Server
-		switch strings.ToUpper(mech) {
-		case "PLAIN":
-			srv = saslsrv.NewPlain(check)
-		case "LOGIN":
-			srv = saslsrv.NewLogin(check)
-		default:
+		srv, err := auth.NewMechanism(mech, check)
+		if err != nil {
 			return no("Unsupported mechanism %s; use PLAIN or LOGIN", wireSafe(mech))
 		}
 		var resp []byte // nil: no initial response, the server speaks first
@@ -74,7 +66,7 @@ func init() {
 				if authErr != nil {
 					return authErr
 				}
-				if errors.Is(err, saslsrv.ErrMalformed) || errors.Is(err, saslsrv.ErrTooLong) || errors.Is(err, saslsrv.ErrAuthzid) {
+				if auth.Malformed(err) {
 					return no("%s", err.Error())
 				}
 				return no("Authentication failed")

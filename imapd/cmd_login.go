@@ -22,7 +22,7 @@ func init() {
 		}
 		// RFC 3501 §6.2.3, §7.2.1 LOGINDISABLED.
 		if !c.plaintextAllowed() {
-			return errPrivacy
+			return c.refusePlaintext(user)
 		}
 		if err := c.authenticate(user, pass); err != nil {
 			return err

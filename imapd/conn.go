@@ -14,7 +14,6 @@ import (
 
 	"postern/imapd/internal/wire"
 	"postern/storage"
-	"postern/tlsutil"
 )
 
 // conn is one client connection. One goroutine runs it; only IDLE starts a
@@ -29,10 +28,9 @@ type conn struct {
 	enc *wire.Encoder
 	p   wire.Parser
 
-	state    state
-	remote   netip.Addr
-	loopback bool
-	start    time.Time
+	state  state
+	remote netip.Addr
+	start  time.Time
 
 	acct    storage.Account
 	sub     *storage.Subscription
@@ -58,7 +56,6 @@ func newConn(s *Server, nc net.Conn, implicitTLS bool) *conn {
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remote = ap.Addr().Unmap()
 	}
-	c.loopback = tlsutil.IsLoopback(nc.RemoteAddr())
 	c.origin = storage.NewOriginID()
 	c.ctx = storage.WithOrigin(context.Background(), c.origin)
 	return c
@@ -377,7 +374,7 @@ func isConnError(err error) bool {
 // plaintextAllowed reports whether a password may be sent on this
 // connection: over TLS, or from loopback when the config allows it.
 func (c *conn) plaintextAllowed() bool {
-	return c.tls || (c.srv.cfg.PlaintextOnLoopback && c.loopback)
+	return c.srv.cfg.Auth.PlaintextAllowed(c.tls, c.remote)
 }
 
 func (c *conn) capabilities() string {

@@ -184,7 +184,7 @@ func TestAuthMechanisms(t *testing.T) {
 }
 
 func TestLoginDisabledWithoutTLS(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PlaintextOnLoopback = false })
+	e := newEnv(t, func(c *Config) { c.Auth = testAuth(c.Store, false) })
 	r := e.raw(t, false)
 	r.send("a CAPABILITY\r\n")
 	if l := r.expect("a OK"); !strings.Contains(l[0], "LOGINDISABLED") || strings.Contains(l[0], "AUTH=") {

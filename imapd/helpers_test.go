@@ -12,7 +12,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/storage"
 )
 
@@ -34,15 +34,16 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Store:               st,
-		Hostname:            "mail.example.test",
-		Limiter:             authlimit.New(authlimit.Options{Burst: 1000}),
-		PlaintextOnLoopback: true,
-		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
-		MaxMessageBytes:     1 << 20,
+		Store:           st,
+		Hostname:        "mail.example.test",
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxMessageBytes: 1 << 20,
 	}
 	if mod != nil {
 		mod(&cfg)
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = testAuth(st, true)
 	}
 	srv := New(cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -72,6 +73,14 @@ func (e *env) addUser(t testing.TB, addr string) storage.Account {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// testAuth is the login path of most tests: plaintext from loopback, and
+// a limit too high for tests that fail logins on purpose to reach.
+func testAuth(st *storage.Store, plaintext bool) *auth.Service {
+	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext,
+		Logger:  slog.New(slog.DiscardHandler),
+		Limiter: auth.NewLimiter(auth.LimiterOptions{Failures: 1000, FailuresPerAddress: 10000, Logger: slog.New(slog.DiscardHandler)})})
 }
 
 // client dials and logs in as alice with go-imap's strict client.

@@ -180,7 +180,7 @@ func TestStartTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, func(c *Config) { c.TLS = cfg; c.PlaintextOnLoopback = false })
+	e := newEnv(t, func(c *Config) { c.TLS = cfg; c.Auth = testAuth(c.Store, false) })
 	r := e.raw(t, false)
 	r.send("a CAPABILITY\r\n")
 	if l := r.expect("a OK"); !strings.Contains(l[0], "STARTTLS") || !strings.Contains(l[0], "LOGINDISABLED") {
@@ -216,7 +216,7 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, func(c *Config) { c.TLS = cfg; c.PlaintextOnLoopback = false })
+	e := newEnv(t, func(c *Config) { c.TLS = cfg; c.Auth = testAuth(c.Store, false) })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 )
 
 // XPANIC exists only in tests: it stands for a bug in some command.
@@ -71,7 +71,8 @@ func TestShutdownSaysBye(t *testing.T) {
 
 func TestLoginLockout(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
-		c.Limiter = authlimit.New(authlimit.Options{Burst: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})
+		c.Auth = auth.New(auth.Options{Accounts: c.Store, PlaintextOnLoopback: true,
+			Limiter: auth.NewLimiter(auth.LimiterOptions{Failures: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})})
 	})
 	r := e.raw(t, false)
 	for i := 0; i < 3; i++ {

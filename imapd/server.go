@@ -21,7 +21,7 @@ import (
 	"net"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/internal/connserver"
 	"postern/storage"
 )
@@ -31,11 +31,11 @@ type Config struct {
 	Store    *storage.Store
 	Hostname string      // greeting name
 	TLS      *tls.Config // for STARTTLS and implicit TLS; nil = no TLS offered
-	Limiter  *authlimit.Limiter
-	// PlaintextOnLoopback allows LOGIN and AUTHENTICATE without TLS from
-	// loopback addresses.
-	PlaintextOnLoopback bool
-	Logger              *slog.Logger
+	// Auth is the login path shared with the other protocols: plaintext
+	// policy, throttling, lockouts, the failed-login log. Nil means one
+	// over Store with its defaults (no plaintext passwords at all).
+	Auth   *auth.Service
+	Logger *slog.Logger
 	// MaxMessageBytes caps an appended message; it is advertised as
 	// APPENDLIMIT (RFC 7889). 0 means 25 MiB.
 	MaxMessageBytes int64
@@ -99,6 +99,9 @@ func New(cfg Config) *Server {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(auth.Options{Accounts: cfg.Store, Logger: log})
 	}
 	return &Server{cfg: cfg, log: log, conns: connserver.Server{Log: log}}
 }

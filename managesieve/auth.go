@@ -7,9 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emersion/go-sasl"
-
-	"postern/saslsrv"
+	"postern/auth"
 	"postern/sieve"
 	"postern/tlsutil"
 )
@@ -37,7 +35,7 @@ func (s *session) capabilities() {
 	line("IMPLEMENTATION", "Postern")
 	mechs := ""
 	if s.plaintextAllowed() {
-		mechs = "PLAIN LOGIN"
+		mechs = strings.Join(auth.Mechanisms, " ")
 	}
 	line("SASL", mechs)
 	line("SIEVE", strings.Join(s.srv.cfg.Sieve.Capabilities(), " "))
@@ -98,13 +96,8 @@ func (s *session) cmdAuthenticate(cmd Command) error {
 		account = acct
 		return nil
 	}
-	var srv sasl.Server
-	switch strings.ToUpper(cmd.Args[0].Str) {
-	case "PLAIN":
-		srv = saslsrv.NewPlain(check)
-	case "LOGIN":
-		srv = saslsrv.NewLogin(check)
-	default:
+	srv, err := auth.NewMechanism(cmd.Args[0].Str, check)
+	if err != nil {
 		return s.refuse("unsupported SASL mechanism " + quote(cmd.Args[0].Str) + "; use PLAIN or LOGIN")
 	}
 	var resp []byte
@@ -154,7 +147,7 @@ func (s *session) authFailed(err error) error {
 	s.failures++
 	s.srv.log.Warn("managesieve login failed", "remote", s.remote.String(), "err", err)
 	text := "Authentication failed"
-	if errors.Is(err, saslsrv.ErrMalformed) || errors.Is(err, saslsrv.ErrTooLong) || errors.Is(err, saslsrv.ErrAuthzid) {
+	if auth.Malformed(err) {
 		text = err.Error()
 	}
 	if s.failures >= s.srv.cfg.MaxAuthFailures {

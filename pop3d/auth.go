@@ -6,11 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emersion/go-sasl"
-
-	"postern/saslsrv"
+	"postern/auth"
 	"postern/storage"
-	"postern/tlsutil"
 )
 
 const plaintextRefused = "[AUTH] plaintext authentication is not allowed on an unencrypted connection; use STLS first"
@@ -18,15 +15,26 @@ const plaintextRefused = "[AUTH] plaintext authentication is not allowed on an u
 // plaintextAllowed: passwords travel only over TLS, or from loopback when
 // the configuration allows it (DESIGN: plaintext only from loopback).
 func (s *session) plaintextAllowed() bool {
-	return s.tls || s.srv.cfg.PlaintextOnLoopback && tlsutil.IsLoopback(s.remote)
+	return s.srv.cfg.Auth.PlaintextAllowed(s.tls, s.ip)
+}
+
+// refusePlaintext answers a password offered without TLS, and logs it as a
+// failed login.
+func (s *session) refusePlaintext(user string) {
+	s.srv.cfg.Auth.RefusePlaintext("pop3", s.ip, user)
+	s.errors++
+	s.errf(plaintextRefused)
 }
 
 // cmdUSER: RFC 1939 §7 USER name. The name is accepted without checking,
 // so that USER does not tell which accounts exist.
 func (s *session) cmdUSER(cmd Command) error {
 	if !s.plaintextAllowed() {
-		s.errors++
-		s.errf(plaintextRefused)
+		user := ""
+		if len(cmd.Args) == 1 {
+			user = cmd.Args[0]
+		}
+		s.refusePlaintext(user)
 		return nil
 	}
 	if len(cmd.Args) != 1 {
@@ -44,8 +52,7 @@ func (s *session) cmdPASS(cmd Command) error {
 	s.user = ""
 	switch {
 	case !s.plaintextAllowed():
-		s.errors++
-		s.errf(plaintextRefused)
+		s.refusePlaintext(user)
 		return nil
 	case user == "":
 		return s.protocolError("PASS needs a USER first")
@@ -62,27 +69,26 @@ type loginResult int
 const (
 	loginOK loginResult = iota
 	loginBad
+	loginDisabled
 	loginLockedOut
 	loginSysError
 )
 
-// checkPassword runs one password check with the shared throttle
-// (authlimit's call pattern) and remembers the account on success.
+// checkPassword runs one password check through the shared login path
+// (which throttles, locks out and logs) and remembers the account on
+// success.
 func (s *session) checkPassword(user, pass string) (loginResult, error) {
-	lim := s.srv.cfg.Limiter
-	if _, err := lim.Check(s.ip); err != nil {
+	acct, err := s.srv.cfg.Auth.Login(s.ctx, auth.Attempt{Protocol: "pop3", Remote: s.ip, Username: user, Password: pass})
+	switch {
+	case errors.Is(err, auth.ErrLockedOut):
 		return loginLockedOut, err
-	}
-	acct, err := s.srv.cfg.Store.Authenticate(s.ctx, user, pass)
-	if errors.Is(err, storage.ErrAuthFailed) {
-		lim.Failure(s.ip, user)
-		lim.Wait(s.ctx, s.ip)
+	case errors.Is(err, auth.ErrDisabled):
+		return loginDisabled, err
+	case errors.Is(err, auth.ErrFailed):
 		return loginBad, err
-	}
-	if err != nil {
+	case err != nil:
 		return loginSysError, err
 	}
-	lim.Success(s.ip)
 	s.account = acct
 	// From here on the store answers only for this account's mailboxes and
 	// bodies, whatever ids the session holds.
@@ -100,6 +106,10 @@ func (s *session) answerLogin(res loginResult, err error) {
 	switch res {
 	case loginBad:
 		s.errf("[AUTH] invalid user name or password")
+	case loginDisabled:
+		// RFC 3206 §4: [AUTH] is a problem with the credentials' use, which
+		// only the administrator can fix.
+		s.errf("[AUTH] your account is disabled; ask the administrator")
 	case loginLockedOut:
 		s.errf("[SYS/TEMP] %v", err)
 	case loginSysError:
@@ -142,7 +152,9 @@ func (s *session) cmdAUTH(cmd Command) error {
 	if len(cmd.Args) == 0 {
 		s.ok("SASL mechanisms follow")
 		if s.plaintextAllowed() {
-			s.w.WriteString("PLAIN\r\nLOGIN\r\n")
+			for _, m := range auth.Mechanisms {
+				s.w.WriteString(m + "\r\n")
+			}
 		}
 		s.w.WriteString(".\r\n")
 		return nil
@@ -151,8 +163,7 @@ func (s *session) cmdAUTH(cmd Command) error {
 		return s.protocolError("usage: AUTH mechanism [initial-response]")
 	}
 	if !s.plaintextAllowed() {
-		s.errors++
-		s.errf(plaintextRefused)
+		s.refusePlaintext("")
 		return nil
 	}
 	var (
@@ -165,13 +176,8 @@ func (s *session) cmdAUTH(cmd Command) error {
 		res, resErr = s.checkPassword(user, pass)
 		return resErr
 	}
-	var srv sasl.Server
-	switch strings.ToUpper(cmd.Args[0]) {
-	case sasl.Plain:
-		srv = saslsrv.NewPlain(authenticate)
-	case sasl.Login:
-		srv = saslsrv.NewLogin(authenticate)
-	default:
+	srv, err := auth.NewMechanism(cmd.Args[0], authenticate)
+	if err != nil {
 		return s.protocolError("unsupported SASL mechanism; CAPA lists the supported ones")
 	}
 	var resp []byte

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -127,7 +127,7 @@ func TestAuthListsMechanisms(t *testing.T) {
 }
 
 func TestPlaintextRefusedWithoutTLS(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PlaintextOnLoopback = false })
+	e := newEnv(t, func(c *Config) { c.Auth = testAuth(c.Store, false, c.Logger, auth.LimiterOptions{}) })
 	e.addUser("user@example.test", "secret")
 	c := e.dial()
 	_, caps := c.multi("CAPA")
@@ -193,8 +193,9 @@ func TestSTLSWithoutTLSConfig(t *testing.T) {
 }
 
 func TestLockoutAfterFailures(t *testing.T) {
-	lim := authlimit.New(authlimit.Options{Burst: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Logger: testLogger(t)})
-	e := newEnv(t, func(c *Config) { c.Limiter = lim })
+	e := newEnv(t, func(c *Config) {
+		c.Auth = testAuth(c.Store, true, c.Logger, auth.LimiterOptions{Failures: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})
+	})
 	e.addUser("user@example.test", "secret")
 	c := e.dial()
 	for range 3 {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/storage"
 )
 
@@ -60,8 +60,8 @@ func BenchmarkRetr50Sessions(b *testing.B) {
 		boxes[i] = mb.ID
 	}
 	srv := New(Config{
-		Store: st, Hostname: "bench", PlaintextOnLoopback: true, Logger: testLogger(b),
-		Limiter: authlimit.New(authlimit.Options{Logger: testLogger(b)}),
+		Store: st, Hostname: "bench", Logger: testLogger(b),
+		Auth: testAuth(st, true, testLogger(b), auth.LimiterOptions{}),
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

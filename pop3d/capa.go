@@ -3,7 +3,10 @@ package pop3d
 import (
 	"context"
 	"crypto/tls"
+	"strings"
 	"time"
+
+	"postern/auth"
 )
 
 // cmdCAPA: RFC 2449 §5. What is offered depends on the state and on the
@@ -17,7 +20,7 @@ func (s *session) cmdCAPA(cmd Command) error {
 	s.w.WriteString("TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n")
 	if s.state == stateAuthorization {
 		if s.plaintextAllowed() {
-			s.w.WriteString("USER\r\nSASL PLAIN LOGIN\r\n")
+			s.w.WriteString("USER\r\nSASL " + strings.Join(auth.Mechanisms, " ") + "\r\n")
 		}
 		if !s.tls && s.srv.cfg.TLS != nil {
 			s.w.WriteString("STLS\r\n")

@@ -27,9 +27,8 @@ func newStack(t *testing.T, tweak ...func(*Config)) *stack {
 	e := newEnv(t, tweak...)
 	s := &stack{env: e}
 	cfg := e.srv.cfg
-	im := imapd.New(imapd.Config{Store: e.st, Hostname: "imap.example.test", TLS: cfg.TLS, Limiter: cfg.Limiter,
-		PlaintextOnLoopback: true, Logger: cfg.Logger})
-	mx := smtpd.NewMX(smtpd.Config{Store: e.st, Hostname: "mx.example.test", TLS: cfg.TLS, Limiter: cfg.Limiter,
+	im := imapd.New(imapd.Config{Store: e.st, Hostname: "imap.example.test", TLS: cfg.TLS, Auth: cfg.Auth, Logger: cfg.Logger})
+	mx := smtpd.NewMX(smtpd.Config{Store: e.st, Hostname: "mx.example.test", TLS: cfg.TLS, Auth: cfg.Auth,
 		Logger: cfg.Logger, Domains: []string{"example.test"}})
 	serve := func(f func(net.Listener) error) string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

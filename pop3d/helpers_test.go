@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/storage"
 	"postern/tlsutil"
 )
@@ -71,12 +71,11 @@ func (e *env) start(tweak ...func(*Config)) {
 	pool.AddCert(cert)
 	e.clientTLS = &tls.Config{RootCAs: pool, ServerName: "localhost"}
 	cfg := Config{
-		Store:               e.st,
-		Hostname:            "pop.example.test",
-		TLS:                 srvTLS,
-		Limiter:             authlimit.New(authlimit.Options{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Logger: testLogger(t)}),
-		PlaintextOnLoopback: true,
-		Logger:              testLogger(t),
+		Store:    e.st,
+		Hostname: "pop.example.test",
+		TLS:      srvTLS,
+		Auth:     testAuth(e.st, true, testLogger(t), auth.LimiterOptions{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
+		Logger:   testLogger(t),
 	}
 	for _, f := range tweak {
 		f(&cfg)
@@ -324,4 +323,10 @@ func (e *env) waitFlags(acct storage.Account, ok func([]storage.MessageState) bo
 			e.t.Fatalf("INBOX state not reached: %+v", ms)
 		}
 	}
+}
+
+// testAuth is a login path over st for tests.
+func testAuth(st *storage.Store, plaintext bool, log *slog.Logger, lim auth.LimiterOptions) *auth.Service {
+	lim.Logger = log
+	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext, Logger: log, Limiter: auth.NewLimiter(lim)})
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postern/auth"
 )
 
 func TestPipelining(t *testing.T) {
@@ -183,7 +185,7 @@ func TestShutdown(t *testing.T) {
 // server without a store, which cannot check passwords) is recovered and
 // ends that connection alone.
 func TestPanicClosesOnlyThatConnection(t *testing.T) {
-	broken := New(Config{Hostname: "broken", PlaintextOnLoopback: true, Logger: testLogger(t)})
+	broken := New(Config{Hostname: "broken", Auth: auth.New(auth.Options{PlaintextOnLoopback: true}), Logger: testLogger(t)})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"net"
 	"time"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/internal/connserver"
 	"postern/storage"
 )
@@ -41,11 +41,11 @@ type Config struct {
 	Store    *storage.Store
 	Hostname string      // shown in the greeting
 	TLS      *tls.Config // for STLS and implicit TLS; nil means no TLS offered
-	Limiter  *authlimit.Limiter
-	// PlaintextOnLoopback allows USER/PASS and AUTH on unencrypted
-	// connections from loopback. Other unencrypted connections must use STLS.
-	PlaintextOnLoopback bool
-	Logger              *slog.Logger
+	// Auth is the login path shared with the other protocols: plaintext
+	// policy, throttling, lockouts, the failed-login log. Nil means one
+	// over Store with its defaults (no plaintext passwords at all).
+	Auth   *auth.Service
+	Logger *slog.Logger
 
 	// DeletePolicy is DeleteExpunge (also for ""), DeleteFlag or DeleteTrash.
 	DeletePolicy string
@@ -71,8 +71,8 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = authlimit.New(authlimit.Options{Logger: cfg.Logger})
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(auth.Options{Accounts: cfg.Store, Logger: cfg.Logger})
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"

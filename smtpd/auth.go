@@ -8,8 +8,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
-	"postern/saslsrv"
+	"postern/auth"
 	"postern/storage"
 )
 
@@ -38,7 +37,7 @@ func (s *authSession) Logout() error {
 // authAllowed: passwords travel only inside TLS, or in the clear from
 // loopback when the config allows it (DESIGN: plaintext_on_loopback).
 func (s *authSession) authAllowed() bool {
-	return s.tls != nil || (s.srv.cfg.PlaintextOnLoopback && s.loopback)
+	return s.srv.cfg.Auth.PlaintextAllowed(s.tls != nil, s.remote)
 }
 
 // AuthMechanisms implements smtp.AuthSession. An empty list hides AUTH from
@@ -47,12 +46,13 @@ func (s *authSession) AuthMechanisms() []string {
 	if !s.authAllowed() {
 		return nil
 	}
-	return []string{sasl.Plain, sasl.Login}
+	return auth.Mechanisms
 }
 
 // Auth implements smtp.AuthSession.
 func (s *authSession) Auth(mech string) (sasl.Server, error) {
 	if !s.authAllowed() {
+		s.srv.cfg.Auth.RefusePlaintext("smtp", s.remote, "")
 		return nil, errTLSRequired
 	}
 	s.mu.Lock()
@@ -61,43 +61,33 @@ func (s *authSession) Auth(mech string) (sasl.Server, error) {
 	if authed {
 		return nil, errAuthTwice
 	}
-	switch mech {
-	case sasl.Plain:
-		return saslErrors{saslsrv.NewPlain(s.authenticate)}, nil
-	case sasl.Login:
-		return saslErrors{saslsrv.NewLogin(s.authenticate)}, nil
+	m, err := auth.NewMechanism(mech, s.authenticate)
+	if err != nil {
+		return nil, smtp.ErrAuthUnknownMechanism
 	}
-	return nil, smtp.ErrAuthUnknownMechanism
+	return saslErrors{m}, nil
 }
 
-// authenticate checks one password, throttled per source address by the
-// shared Limiter (package authlimit).
+// authenticate checks one password through the shared login path, which
+// throttles, locks out and logs.
 func (s *authSession) authenticate(user, pass string) error {
-	lim := s.srv.cfg.Limiter
-	if _, err := lim.Check(s.remote); err != nil {
-		s.srv.log.Warn("login refused: source locked out", "remote", s.remote.String(), "user", user)
+	ctx, cancel := context.WithTimeout(s.srv.ctx, authTimeout)
+	defer cancel()
+	acct, err := s.srv.cfg.Auth.Login(ctx, auth.Attempt{Protocol: "smtp", Remote: s.remote, Username: user, Password: pass})
+	switch {
+	case errors.Is(err, auth.ErrLockedOut):
 		s.countError()
 		return errAuthLocked
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
-	defer cancel()
-	acct, err := s.srv.cfg.Store.Authenticate(ctx, user, pass)
-	if err != nil {
-		if !errors.Is(err, storage.ErrAuthFailed) {
-			s.srv.log.Error("login failed: store error", "user", user, "err", err)
-			return errAuthTemp
-		}
-		lim.Failure(s.remote, user)
-		s.srv.log.Info("login failed", "remote", s.remote.String(), "user", user)
-		// Answer only after the delay, so that guessing is slow; a lockout
-		// this failure triggered shows on the next attempt.
-		if werr := lim.Wait(ctx, s.remote); werr != nil && !errors.Is(werr, authlimit.ErrLockedOut) {
-			return errAuthTemp
-		}
+	case errors.Is(err, auth.ErrDisabled):
+		s.countError()
+		return errAuthDisabled
+	case errors.Is(err, auth.ErrFailed):
 		s.countError()
 		return smtp.ErrAuthFailed
+	case err != nil:
+		s.srv.log.Error("login failed: store error", "user", user, "err", err)
+		return errAuthTemp
 	}
-	lim.Success(s.remote)
 	s.mu.Lock()
 	s.account = &acct
 	// The session ends at once when the account is deleted or disabled.
@@ -123,7 +113,7 @@ func (s *authSession) countError() {
 }
 
 // saslErrors turns the mechanism's refusals of malformed input (package
-// saslsrv) into SMTP replies; go-smtp would answer a plain error with a
+// auth) into SMTP replies; go-smtp would answer a plain error with a
 // temporary 454 carrying its text.
 type saslErrors struct{ sasl.Server }
 
@@ -135,7 +125,7 @@ func (w saslErrors) Next(response []byte) ([]byte, bool, error) {
 	var se *smtp.SMTPError
 	switch {
 	case errors.As(err, &se):
-	case errors.Is(err, saslsrv.ErrAuthzid):
+	case errors.Is(err, auth.ErrAuthzid):
 		err = errAuthzid
 	default:
 		err = errAuthBadResp

@@ -24,7 +24,7 @@ func TestSubmissionFromMustBelongToAccount(t *testing.T) {
 	e.addAlias(t, "sales@example.test", "alice@example.test")
 	e.addAlias(t, "@example.test", "alice@example.test") // the catch-all grants nothing
 	c := dial(t, e.subAddr)
-	if err := auth(c, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(c, "alice@example.test", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	junk := strings.Repeat("X-Junk: "+strings.Repeat("j", 70)+"\r\n", (1<<20)/80+100) // past the 1 MiB the analysis reads

@@ -85,7 +85,7 @@ func TestDuplicateRecipients(t *testing.T) {
 	}
 
 	s := dial(t, e.subAddr)
-	if err := auth(s, "alice@example.test", "pw"); err != nil {
+	if err := plainLogin(s, "alice@example.test", "pw"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := send(s, "alice@example.test", []string{"friend@remote.test", "friend@REMOTE.test", "fwd@example.test"}, msg); err != nil {

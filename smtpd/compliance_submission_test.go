@@ -12,7 +12,7 @@ func TestSubmissionNullSender(t *testing.T) {
 	e.addUser(t, "bob@example.test", "pw")
 
 	c := dial(t, e.subAddr)
-	if err := auth(c, "bob@example.test", "pw"); err != nil {
+	if err := plainLogin(c, "bob@example.test", "pw"); err != nil {
 		t.Fatal(err)
 	}
 	msg := "From: bob@example.test\r\nSubject: Read: hello\r\n\r\nread receipt\r\n"

@@ -20,7 +20,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/storage"
 	"postern/tlsutil"
 )
@@ -76,16 +76,15 @@ func startEnv(t testing.TB, configure func(*Config)) *env {
 	pool.AppendCertsFromPEM(pemBytes)
 	logBuf := &syncBuffer{}
 	cfg := Config{
-		Store:               st,
-		Hostname:            "mx.example.test",
-		TLS:                 tlsCfg,
-		Limiter:             authlimit.New(authlimit.Options{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logBuf, nil))}),
-		PlaintextOnLoopback: true,
-		Logger:              slog.New(slog.NewTextHandler(logBuf, nil)),
-		Domains:             []string{testDomain},
-		MaxMessageBytes:     1 << 20,
-		MaxRecipients:       10,
+		Store:           st,
+		Hostname:        "mx.example.test",
+		TLS:             tlsCfg,
+		Logger:          slog.New(slog.NewTextHandler(logBuf, nil)),
+		Domains:         []string{testDomain},
+		MaxMessageBytes: 1 << 20,
+		MaxRecipients:   10,
 	}
+	cfg.Auth = newAuth(&cfg, true, auth.LimiterOptions{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, nil)
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -125,6 +124,14 @@ func startEnv(t testing.TB, configure func(*Config)) *env {
 		}
 	})
 	return e
+}
+
+// newAuth is a login path over c's store and logger for tests; sleep nil
+// sleeps for real.
+func newAuth(c *Config, plaintext bool, lim auth.LimiterOptions, sleep func(context.Context, time.Duration) error) *auth.Service {
+	lim.Logger = c.Logger
+	return auth.New(auth.Options{Accounts: c.Store, PlaintextOnLoopback: plaintext, Logger: c.Logger,
+		Limiter: auth.NewLimiter(lim), Sleep: sleep})
 }
 
 func (e *env) addUser(t testing.TB, addr, pass string) storage.Account {
@@ -187,7 +194,7 @@ func send(c *smtp.Client, from string, to []string, msg string) (*smtp.DataRespo
 	return w.CloseWithResponse()
 }
 
-func auth(c *smtp.Client, user, pass string) error {
+func plainLogin(c *smtp.Client, user, pass string) error {
 	return c.Auth(sasl.NewPlainClient("", user, pass))
 }
 

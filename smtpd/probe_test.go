@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
+	"postern/auth"
 )
 
 // sleepRecorder stands in for the limiter's sleep: it records the delays
@@ -36,7 +36,7 @@ func (s *sleepRecorder) Delays() []time.Duration {
 
 func withRecordedSleep(rec *sleepRecorder) func(*Config) {
 	return func(c *Config) {
-		c.Limiter = authlimit.New(authlimit.Options{Sleep: rec.Sleep, Logger: c.Logger})
+		c.Auth = newAuth(c, true, auth.LimiterOptions{}, rec.Sleep)
 	}
 }
 
@@ -82,7 +82,7 @@ func TestRcptProbingDelaysThenCloses(t *testing.T) {
 		t.Fatal("connection of a locked-out source open after its RCPT")
 	}
 	c := dial(t, e.subAddr)
-	wantCode(t, auth(c, "alice@example.test", "pw"), 454, smtp.EnhancedCode{4, 7, 0})
+	wantCode(t, plainLogin(c, "alice@example.test", "pw"), 454, smtp.EnhancedCode{4, 7, 0})
 }
 
 // TestRcptUnknownWhenAuthenticated: a logged-in user who mistypes a local
@@ -92,7 +92,7 @@ func TestRcptUnknownWhenAuthenticated(t *testing.T) {
 	e := startEnv(t, withRecordedSleep(rec))
 	e.addUser(t, "alice@example.test", "pw")
 	c := dial(t, e.subAddr)
-	if err := auth(c, "alice@example.test", "pw"); err != nil {
+	if err := plainLogin(c, "alice@example.test", "pw"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Mail("alice@example.test", nil); err != nil {
@@ -113,8 +113,8 @@ func TestRcptUnknownWhenAuthenticated(t *testing.T) {
 // delays is cut off with 421 before it has learned more than a handful.
 func TestRcptProbingEndToEnd(t *testing.T) {
 	e := startEnv(t, func(c *Config) {
-		c.Limiter = authlimit.New(authlimit.Options{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond,
-			Logger: slog.New(slog.DiscardHandler)})
+		c.Logger = slog.New(slog.DiscardHandler)
+		c.Auth = newAuth(c, true, auth.LimiterOptions{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}, nil)
 	})
 	e.addUser(t, "alice@example.test", "pw")
 	c := dial(t, e.mxAddr)
@@ -133,7 +133,7 @@ func TestRcptProbingEndToEnd(t *testing.T) {
 		}
 		unknown++
 	}
-	if unknown != authlimit.DefaultBurst-1 {
-		t.Fatalf("%d unknown recipients answered before the 421, want %d", unknown, authlimit.DefaultBurst-1)
+	if unknown != auth.DefaultProbes-1 {
+		t.Fatalf("%d unknown recipients answered before the 421, want %d", unknown, auth.DefaultProbes-1)
 	}
 }

@@ -19,9 +19,12 @@ var (
 	errTLSRequired = reply(523, 5, 7, 10, "TLS is required: use STARTTLS first")
 	errAuthTwice   = reply(503, 5, 5, 1, "Already authenticated")
 	errAuthLocked  = reply(454, 4, 7, 0, "Too many failed logins from your address; try again later")
-	errAuthTemp    = reply(454, 4, 7, 0, "Temporary authentication failure; try again later")
-	errAuthBadResp = reply(501, 5, 5, 2, "Malformed authentication response")
-	errAuthzid     = reply(535, 5, 7, 8, "Authorization identity must be empty or equal to the user name")
+	// RFC 3463 X.7.13 User Account Disabled, after a successful
+	// authentication, with the code the registry gives it.
+	errAuthDisabled = reply(525, 5, 7, 13, "Your account is disabled; ask the administrator")
+	errAuthTemp     = reply(454, 4, 7, 0, "Temporary authentication failure; try again later")
+	errAuthBadResp  = reply(501, 5, 5, 2, "Malformed authentication response")
+	errAuthzid      = reply(535, 5, 7, 8, "Authorization identity must be empty or equal to the user name")
 
 	errNestedMail = reply(503, 5, 5, 1, "Nested MAIL command: finish or RSET the current transaction first")
 

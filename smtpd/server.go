@@ -18,7 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/delivery"
 	"postern/storage"
 )
@@ -40,12 +40,15 @@ const (
 
 // Config is what an SMTP server needs. Store and Hostname are required.
 type Config struct {
-	Store               *storage.Store
-	Hostname            string
-	TLS                 *tls.Config        // STARTTLS and implicit TLS; nil offers no TLS
-	Limiter             *authlimit.Limiter // login throttling; nil makes a private one
-	PlaintextOnLoopback bool               // allow AUTH without TLS from loopback
-	Logger              *slog.Logger
+	Store    *storage.Store
+	Hostname string
+	TLS      *tls.Config // STARTTLS and implicit TLS; nil offers no TLS
+	// Auth is the login path shared with the other protocols (plaintext
+	// policy, throttling, lockouts, the failed-login log); the MX counts
+	// unknown recipients in its Limiter. Nil means one over Store with
+	// its defaults (no plaintext passwords at all).
+	Auth   *auth.Service
+	Logger *slog.Logger
 
 	Domains         []string       // served domains
 	MaxMessageBytes int64          // SIZE; 0 means no limit
@@ -93,8 +96,8 @@ func newServer(cfg Config, submission bool) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = authlimit.New(authlimit.Options{Logger: cfg.Logger})
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(auth.Options{Accounts: cfg.Store, Logger: cfg.Logger})
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
@@ -143,9 +146,10 @@ func newServer(cfg Config, submission bool) *Server {
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.EnableSMTPUTF8 = true
 	srv.EnableDSN = true
-	// AUTH is offered per session (see session.AuthMechanisms): go-smtp's
-	// own rule would either never or always allow it without TLS.
-	srv.AllowInsecureAuth = submission && cfg.PlaintextOnLoopback
+	// AUTH is offered and refused per session (see
+	// authSession.AuthMechanisms and Auth), which logs the refusal:
+	// go-smtp's own rule would either never or always allow it without TLS.
+	srv.AllowInsecureAuth = submission
 	srv.ErrorLog = log.New(&slogWriter{s.log}, "", 0)
 	s.smtp = srv
 	return s

@@ -12,11 +12,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
+	"postern/auth"
 	"postern/delivery"
 	"postern/mailaddr"
 	"postern/storage"
-	"postern/tlsutil"
 )
 
 // lookupTimeout bounds the store reads behind one MAIL or RCPT.
@@ -26,12 +25,11 @@ const lookupTimeout = 30 * time.Second
 // STARTTLS. The MX listener uses it as is; submission wraps it in
 // authSession, which adds AUTH.
 type session struct {
-	srv      *Server
-	conn     *smtp.Conn
-	tc       *trackedConn // nil only if the listener was not ours
-	remote   netip.Addr
-	loopback bool
-	tls      *tls.ConnectionState
+	srv    *Server
+	conn   *smtp.Conn
+	tc     *trackedConn // nil only if the listener was not ours
+	remote netip.Addr
+	tls    *tls.ConnectionState
 
 	// mu guards everything below: with BDAT, go-smtp runs Data in its own
 	// goroutine and may call Reset from the connection's goroutine meanwhile.
@@ -51,7 +49,6 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String()); err == nil {
 		sess.remote = ap.Addr().Unmap()
 	}
-	sess.loopback = tlsutil.IsLoopback(c.Conn().RemoteAddr())
 	if sess.tc != nil {
 		// go-smtp makes a session at EHLO, so any TLS handshake on this
 		// connection is complete: its replies go through c.Conn().
@@ -166,7 +163,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.account == nil {
-		if _, err := s.srv.cfg.Limiter.Check(s.remote); err != nil {
+		if err := s.srv.cfg.Auth.Limiter().Check(s.srv.ctx, s.remote, ""); err != nil {
 			// A locked-out source learns nothing more, not even which
 			// recipients exist (see unknownRecipient).
 			return s.lockedOut(to, err)
@@ -245,10 +242,7 @@ func (s *session) unknownRecipient(to string) error {
 	if s.account != nil {
 		return s.refuse(errUnknownUser)
 	}
-	lim := s.srv.cfg.Limiter
-	lim.Probe(s.remote, to)
-	err := lim.Wait(s.srv.ctx, s.remote)
-	if errors.Is(err, authlimit.ErrLockedOut) {
+	if err := s.srv.cfg.Auth.Probe(s.srv.ctx, s.remote, to); errors.Is(err, auth.ErrLockedOut) {
 		return s.lockedOut(to, err)
 	}
 	return s.refuse(errUnknownUser)

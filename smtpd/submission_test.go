@@ -1,8 +1,6 @@
 package smtpd
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -11,13 +9,13 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"postern/authlimit"
+	"postern/auth"
 )
 
 func TestSubmissionAuthOnlyAfterTLS(t *testing.T) {
 	// Without plaintext_on_loopback, 127.0.0.1 is treated like any remote
 	// address: no AUTH before STARTTLS.
-	e := startEnv(t, func(c *Config) { c.PlaintextOnLoopback = false })
+	e := startEnv(t, func(c *Config) { c.Auth = newAuth(c, false, auth.LimiterOptions{}, nil) })
 	alice := e.addUser(t, "alice@example.test", "secret")
 
 	c := dial(t, e.subAddr)
@@ -27,7 +25,7 @@ func TestSubmissionAuthOnlyAfterTLS(t *testing.T) {
 	if ok, _ := c.Extension("STARTTLS"); !ok {
 		t.Fatal("STARTTLS not offered")
 	}
-	wantCode(t, auth(c, "alice@example.test", "secret"), 523, smtp.EnhancedCode{5, 7, 10})
+	wantCode(t, plainLogin(c, "alice@example.test", "secret"), 523, smtp.EnhancedCode{5, 7, 10})
 	// Unauthenticated, MAIL is refused, and so relaying.
 	wantCode(t, c.Mail("alice@example.test", nil), 530, smtp.EnhancedCode{5, 7, 0})
 
@@ -36,7 +34,7 @@ func TestSubmissionAuthOnlyAfterTLS(t *testing.T) {
 		t.Fatal("AUTH PLAIN and LOGIN not offered after STARTTLS")
 	}
 	wantCode(t, tc.Mail("alice@example.test", nil), 530, smtp.EnhancedCode{5, 7, 0})
-	if err := auth(tc, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(tc, "alice@example.test", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	msg := "From: alice@example.test\r\nSubject: self\r\n\r\nnote to self\r\n"
@@ -56,7 +54,7 @@ func TestSubmissionAuthOnlyAfterTLS(t *testing.T) {
 }
 
 func TestSubmissionLoginMechanismAndImplicitTLS(t *testing.T) {
-	e := startEnv(t, func(c *Config) { c.PlaintextOnLoopback = false })
+	e := startEnv(t, func(c *Config) { c.Auth = newAuth(c, false, auth.LimiterOptions{}, nil) })
 	bob := e.addUser(t, "bob@example.test", "pw-bob")
 	c, err := smtp.DialTLS(e.subTLSAddr, e.clientTLS)
 	if err != nil {
@@ -87,11 +85,11 @@ func TestSubmissionPlaintextOnLoopback(t *testing.T) {
 	if !c.SupportsAuth("PLAIN") {
 		t.Fatal("AUTH not offered in plaintext on loopback with plaintext_on_loopback")
 	}
-	if err := auth(c, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(c, "alice@example.test", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	// A second AUTH is refused.
-	wantCode(t, auth(c, "alice@example.test", "secret"), 503, smtp.EnhancedCode{5, 5, 1})
+	wantCode(t, plainLogin(c, "alice@example.test", "secret"), 503, smtp.EnhancedCode{5, 5, 1})
 }
 
 func TestSubmissionSenderMustBelongToAccount(t *testing.T) {
@@ -101,7 +99,7 @@ func TestSubmissionSenderMustBelongToAccount(t *testing.T) {
 	e.addAlias(t, "sales@example.test", "alice@example.test")
 	e.addAlias(t, "@example.test", "alice@example.test")
 	c := dial(t, e.subAddr)
-	if err := auth(c, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(c, "alice@example.test", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	for _, from := range []string{"bob@example.test", "someone@remote.test", "random@example.test"} {
@@ -121,7 +119,7 @@ func TestSubmissionRemoteRecipientNeedsQueue(t *testing.T) {
 	e := startEnv(t, nil)
 	alice := e.addUser(t, "alice@example.test", "secret")
 	c := dial(t, e.subAddr)
-	if err := auth(c, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(c, "alice@example.test", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Mail("alice@example.test", nil); err != nil {
@@ -151,18 +149,17 @@ func TestSubmissionRemoteRecipientNeedsQueue(t *testing.T) {
 
 func TestAuthThrottling(t *testing.T) {
 	e := startEnv(t, func(c *Config) {
-		c.Limiter = authlimit.New(authlimit.Options{Burst: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Lockout: time.Hour,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		c.Auth = newAuth(c, true, auth.LimiterOptions{Failures: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Lockout: time.Hour}, nil)
 	})
 	e.addUser(t, "alice@example.test", "secret")
 	c := dial(t, e.subAddr)
 	for i := 0; i < 3; i++ {
-		wantCode(t, auth(c, "alice@example.test", "wrong"), 535, smtp.EnhancedCode{5, 7, 8})
+		wantCode(t, plainLogin(c, "alice@example.test", "wrong"), 535, smtp.EnhancedCode{5, 7, 8})
 	}
 	// Locked out: even the right password is refused, temporarily.
-	wantCode(t, auth(c, "alice@example.test", "secret"), 454, smtp.EnhancedCode{4, 7, 0})
+	wantCode(t, plainLogin(c, "alice@example.test", "secret"), 454, smtp.EnhancedCode{4, 7, 0})
 	c2 := dial(t, e.subAddr)
-	wantCode(t, auth(c2, "alice@example.test", "secret"), 454, smtp.EnhancedCode{4, 7, 0})
+	wantCode(t, plainLogin(c2, "alice@example.test", "secret"), 454, smtp.EnhancedCode{4, 7, 0})
 
 	// Another source address is unaffected.
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
@@ -175,7 +172,7 @@ func TestAuthThrottling(t *testing.T) {
 	if err := c3.Hello("other.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := auth(c3, "alice@example.test", "secret"); err != nil {
+	if err := plainLogin(c3, "alice@example.test", "secret"); err != nil {
 		t.Fatalf("login from another address: %v", err)
 	}
 	if !strings.Contains(e.log.String(), "locked out") && !strings.Contains(e.log.String(), "auth lockout") {

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"postern/auth"
 )
 
 // swaks runs the swaks SMTP test tool (Debian package "swaks"; CI installs
@@ -44,7 +46,7 @@ func TestSwaksMX(t *testing.T) {
 }
 
 func TestSwaksSubmissionSTARTTLSAuth(t *testing.T) {
-	e := startEnv(t, func(c *Config) { c.PlaintextOnLoopback = false })
+	e := startEnv(t, func(c *Config) { c.Auth = newAuth(c, false, auth.LimiterOptions{}, nil) })
 	e.addUser(t, "alice@example.test", "s3cret pass")
 	bob := e.addUser(t, "bob@example.test", "pw")
 	for _, mech := range []string{"PLAIN", "LOGIN"} {

@@ -54,17 +54,16 @@ func (s *Server) frontends() frontendSet {
 	set := frontendSet{byKey: map[string]frontend{}}
 
 	sc := smtpd.Config{
-		Store:               s.Store,
-		Hostname:            c.Hostname,
-		TLS:                 s.TLS,
-		Limiter:             s.Limiter,
-		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger,
-		Domains:             c.Domains,
-		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
-		MaxRecipients:       c.SMTP.MaxRecipients,
-		Queue:               &outbound.Queue{Runner: s.Outbound},
-		AllowFromDomains:    c.Submission.AllowFromDomains,
+		Store:            s.Store,
+		Hostname:         c.Hostname,
+		TLS:              s.TLS,
+		Auth:             s.Auth,
+		Logger:           s.Logger,
+		Domains:          c.Domains,
+		MaxMessageBytes:  c.SMTP.MaxMessageBytes,
+		MaxRecipients:    c.SMTP.MaxRecipients,
+		Queue:            &outbound.Queue{Runner: s.Outbound},
+		AllowFromDomains: c.Submission.AllowFromDomains,
 	}
 	set.byKey["[smtp] listen"] = smtpd.NewMX(sc)
 	sub := smtpd.NewSubmission(sc)
@@ -72,25 +71,23 @@ func (s *Server) frontends() frontendSet {
 	set.byKey["[submission] listen_tls"] = sub
 
 	im := imapd.New(imapd.Config{
-		Store:               s.Store,
-		Hostname:            c.Hostname,
-		TLS:                 s.TLS,
-		Limiter:             s.Limiter,
-		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger,
-		MaxMessageBytes:     c.SMTP.MaxMessageBytes,
+		Store:           s.Store,
+		Hostname:        c.Hostname,
+		TLS:             s.TLS,
+		Auth:            s.Auth,
+		Logger:          s.Logger,
+		MaxMessageBytes: c.SMTP.MaxMessageBytes,
 	})
 	set.byKey["[imap] listen"] = im
 	set.byKey["[imap] listen_tls"] = im
 
 	pop := pop3d.New(pop3d.Config{
-		Store:               s.Store,
-		Hostname:            c.Hostname,
-		TLS:                 s.TLS,
-		Limiter:             s.Limiter,
-		PlaintextOnLoopback: c.Auth.PlaintextOnLoopback,
-		Logger:              s.Logger,
-		DeletePolicy:        c.POP3.Delete,
+		Store:        s.Store,
+		Hostname:     c.Hostname,
+		TLS:          s.TLS,
+		Auth:         s.Auth,
+		Logger:       s.Logger,
+		DeletePolicy: c.POP3.Delete,
 	})
 	set.byKey["[pop3] listen"] = pop
 	set.byKey["[pop3] listen_tls"] = pop

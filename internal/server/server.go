@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"postern/acmecert"
-	"postern/authlimit"
+	"postern/auth"
 	"postern/config"
 	"postern/delivery"
 	"postern/delivery/outbound"
@@ -51,8 +51,9 @@ type Server struct {
 	// from ACME, and Certificate is the fallback).
 	TLS         *tls.Config
 	Certificate *tlsutil.Certificate
-	Limiter     *authlimit.Limiter
-	Logger      *slog.Logger
+	// Auth is the login path of every protocol.
+	Auth   *auth.Service
+	Logger *slog.Logger
 	// Outbound delivers the outbound queue; it is built by Listen.
 	Outbound *outbound.Runner
 	// TuneOutbound, if set before Listen, adjusts the outbound runner's
@@ -104,12 +105,40 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		Store:       st,
 		TLS:         cert.ServerConfig(),
 		Certificate: cert,
-		Limiter:     authlimit.New(authlimit.Options{Logger: logger}),
+		Auth:        newAuth(cfg, st, logger),
 		Logger:      logger,
 		errs:        make(chan error, 16),
 	}
 	s.Metrics = s.newMetrics()
 	return s, nil
+}
+
+// newAuth builds the login path from [auth]: lockouts kept in the store
+// (and those in force taken from it, so a restart lifts none), and the
+// cache of verified passwords dropped for an account the moment its
+// password changes or it is deleted or disabled.
+func newAuth(cfg config.Config, st *storage.Store, logger *slog.Logger) *auth.Service {
+	a := cfg.Auth
+	lim := auth.NewLimiter(auth.LimiterOptions{
+		Failures:           a.LockoutFailures,
+		FailuresPerAddress: a.LockoutFailuresPerAddress,
+		Lockout:            a.LockoutDuration,
+		SlowdownFailures:   a.SlowdownFailuresPerAccount,
+		Trusted:            config.Prefixes(a.TrustedNetworks),
+		Blocks:             st,
+		Logger:             logger,
+	})
+	if err := lim.Load(context.Background()); err != nil {
+		logger.Warn("could not read the lockouts in force from the store", "err", err)
+	}
+	ttl := a.CacheTTL
+	if ttl == 0 {
+		ttl = -1 // [auth] cache_ttl = "0s" turns the cache off
+	}
+	svc := auth.New(auth.Options{Accounts: st, Limiter: lim, PlaintextOnLoopback: a.PlaintextOnLoopback,
+		CacheTTL: ttl, Logger: logger})
+	st.WatchAccounts(func(ev storage.Event) { svc.Forget(ev.AccountID) })
+	return svc
 }
 
 // Listen binds every configured listener. If one cannot be bound (a port in

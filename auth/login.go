@@ -1,4 +1,4 @@
-package saslsrv
+package auth
 
 import (
 	"github.com/emersion/go-sasl"
@@ -25,12 +25,12 @@ const (
 // of PLAIN. The server prompts "Username:", then "Password:". An initial
 // response (SMTP "AUTH LOGIN <base64 username>", or IMAP SASL-IR) is taken
 // as the username and skips the first prompt.
-func NewLogin(auth Authenticator) sasl.Server {
+func NewLogin(auth CheckFunc) sasl.Server {
 	return &loginServer{auth: auth}
 }
 
 type loginServer struct {
-	auth     Authenticator
+	auth     CheckFunc
 	state    loginState
 	username string
 }

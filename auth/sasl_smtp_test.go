@@ -1,4 +1,4 @@
-package saslsrv
+package auth
 
 import (
 	"encoding/base64"
@@ -14,7 +14,7 @@ import (
 
 // authSession offers both mechanisms over go-smtp, as the submission
 // server does, so the tests below cover the base64 framing end to end.
-type authSession struct{ auth Authenticator }
+type authSession struct{ auth CheckFunc }
 
 func (s *authSession) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
 

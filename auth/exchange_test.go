@@ -1,4 +1,4 @@
-package saslsrv
+package auth
 
 import (
 	"errors"
@@ -44,7 +44,7 @@ func exchange(c sasl.Client, s sasl.Server, useIR bool) (challenges []string, er
 	return challenges, errors.New("exchange did not finish in 10 steps")
 }
 
-// recorder is an Authenticator that remembers its calls and accepts one
+// recorder is a CheckFunc that remembers its calls and accepts one
 // user and password.
 type recorder struct {
 	user, pass string

@@ -1,4 +1,4 @@
-package saslsrv
+package auth
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package saslsrv
+package auth
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 // bounded field lengths, empty fields refused (RFC 4616 §2: authcid and
 // passwd are 1*SAFE), and an authorization identity other than the username
 // refused with ErrAuthzid, since we do not support proxy authorization.
-func NewPlain(auth Authenticator) sasl.Server {
+func NewPlain(auth CheckFunc) sasl.Server {
 	s := &plainServer{}
 	s.inner = sasl.NewPlainServer(func(authzid, username, password string) error {
 		if len(authzid) > MaxFieldLen {
