@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"postern/auth"
+	"postern/internal/netlimit"
 	"postern/storage"
 )
 
@@ -32,6 +33,13 @@ func (c *conn) authenticate(user, pass string) error {
 		return noCode("AUTHENTICATIONFAILED", "Invalid credentials")
 	case err != nil:
 		return err
+	}
+	if err := netlimit.LoggedIn(c.raw, acct.Address); err != nil {
+		// Over [limits] connections_per_account_ip: the connection ends
+		// without a tagged reply, as a server may end one at any time
+		// (RFC 3501 §7.1.5).
+		c.bye("[UNAVAILABLE] " + err.Error())
+		return errHandled
 	}
 	c.acct = acct
 	// From here on the store answers only for this account's mailboxes and

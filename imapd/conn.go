@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"postern/imapd/internal/wire"
+	"postern/internal/netlimit"
 	"postern/storage"
 )
 
@@ -112,7 +113,11 @@ func (c *conn) Serve() {
 	c.srv.log.Info("imap connection opened", "remote", c.nc.RemoteAddr().String(), "tls", c.tls)
 	if c.tls {
 		tc := tls.Server(c.nc, c.srv.cfg.TLS)
-		c.nc.SetDeadline(time.Now().Add(c.srv.cfg.PreAuthTimeout))
+		wait := c.srv.cfg.PreAuthTimeout
+		if netlimit.Refused(c.raw) != nil {
+			wait = refuseTimeout
+		}
+		c.nc.SetDeadline(time.Now().Add(wait))
 		if err := tc.Handshake(); err != nil {
 			c.srv.log.Info("imap TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 			return
@@ -121,6 +126,13 @@ func (c *conn) Serve() {
 	}
 	c.r = wire.NewReader(c.nc, maxLine)
 	c.enc = wire.NewEncoder(c.nc)
+	if e := netlimit.Refused(c.raw); e != nil {
+		// Over a connection cap: told so, not closed without a word.
+		c.nc.SetWriteDeadline(time.Now().Add(refuseTimeout))
+		c.enc.Raw("* BYE [UNAVAILABLE] ").Raw(e.Error()).CRLF()
+		c.enc.Flush()
+		return
+	}
 	c.p = wire.Parser{R: c.r, MaxLiteral: maxStringLiteral, MaxLiterals: maxCommandLiterals, Continue: c.continueLiteral}
 
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))

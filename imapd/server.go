@@ -56,6 +56,9 @@ const (
 	DefaultIdleTimeout     = 30 * time.Minute
 	DefaultPreAuthTimeout  = time.Minute
 	writeTimeout           = 5 * time.Minute
+	// refuseTimeout is how long a connection over a cap has to take its
+	// answer (and with implicit TLS, the handshake before it).
+	refuseTimeout = 10 * time.Second
 )
 
 // Limits of the command reader: what one command can make the server

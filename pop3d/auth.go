@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"postern/auth"
+	"postern/internal/netlimit"
 	"postern/storage"
 )
 
@@ -59,8 +60,7 @@ func (s *session) cmdPASS(cmd Command) error {
 	case cmd.Rest == "":
 		return s.protocolError("usage: PASS password")
 	}
-	s.login(user, cmd.Rest)
-	return nil
+	return s.login(user, cmd.Rest)
 }
 
 // loginResult tells how a password check went, for the reply.
@@ -72,6 +72,7 @@ const (
 	loginDisabled
 	loginLockedOut
 	loginSysError
+	loginCapped // over [limits] connections_per_account_ip: the session ends
 )
 
 // checkPassword runs one password check through the shared login path
@@ -89,6 +90,9 @@ func (s *session) checkPassword(user, pass string) (loginResult, error) {
 	case err != nil:
 		return loginSysError, err
 	}
+	if err := netlimit.LoggedIn(s.conn, acct.Address); err != nil {
+		return loginCapped, err
+	}
 	s.account = acct
 	// From here on the store answers only for this account's mailboxes and
 	// bodies, whatever ids the session holds.
@@ -96,14 +100,19 @@ func (s *session) checkPassword(user, pass string) (loginResult, error) {
 	return loginOK, nil
 }
 
-// login checks a password and opens the maildrop, writing the reply.
-func (s *session) login(user, pass string) {
+// login checks a password and opens the maildrop, writing the reply. Its
+// error (errClose) ends the session.
+func (s *session) login(user, pass string) error {
 	res, err := s.checkPassword(user, pass)
-	s.answerLogin(res, err)
+	return s.answerLogin(res, err)
 }
 
-func (s *session) answerLogin(res loginResult, err error) {
+func (s *session) answerLogin(res loginResult, err error) error {
 	switch res {
+	case loginCapped:
+		// RFC 3206 §4: SYS/TEMP, a condition of the server that passes.
+		s.errf("[SYS/TEMP] %v", err)
+		return errClose
 	case loginBad:
 		s.errf("[AUTH] invalid user name or password")
 	case loginDisabled:
@@ -117,6 +126,7 @@ func (s *session) answerLogin(res loginResult, err error) {
 	default:
 		s.openMaildrop()
 	}
+	return nil
 }
 
 // openMaildrop takes the maildrop lock and snapshots INBOX: the move from
@@ -197,8 +207,7 @@ func (s *session) cmdAUTH(cmd Command) error {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
 			if checked {
-				s.answerLogin(res, resErr)
-				return nil
+				return s.answerLogin(res, resErr)
 			}
 			// Refused by the mechanism before a password check.
 			s.errors++
@@ -206,8 +215,7 @@ func (s *session) cmdAUTH(cmd Command) error {
 			return nil
 		}
 		if done {
-			s.answerLogin(loginOK, nil)
-			return nil
+			return s.answerLogin(loginOK, nil)
 		}
 		s.w.WriteString("+ ")
 		s.w.WriteString(base64.StdEncoding.EncodeToString(challenge))

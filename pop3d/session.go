@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"postern/internal/netlimit"
 	"postern/storage"
 )
 
@@ -34,6 +35,9 @@ const (
 	// writeTimeout is the least time a reply has to go out, whatever the
 	// idle timeout.
 	writeTimeout = time.Minute
+	// refuseTimeout is how long a connection over a cap has to take its
+	// answer.
+	refuseTimeout = 10 * time.Second
 )
 
 // state is the RFC 1939 §3 session state. UPDATE is not a state of its own
@@ -200,6 +204,14 @@ func (s *session) run() error {
 		if err := s.handshake(tc); err != nil {
 			return err
 		}
+	}
+	if e := netlimit.Refused(s.conn); e != nil {
+		// Over a connection cap: told so, not closed without a word
+		// (RFC 3206 §4 SYS/TEMP).
+		s.conn.SetWriteDeadline(time.Now().Add(refuseTimeout))
+		s.errf("[SYS/TEMP] %v", e)
+		s.w.Flush()
+		return errClose
 	}
 	s.ok("Postern POP3 server ready on " + s.srv.cfg.Hostname)
 	for {

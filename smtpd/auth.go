@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"postern/auth"
+	"postern/internal/netlimit"
 	"postern/storage"
 )
 
@@ -87,6 +88,13 @@ func (s *authSession) authenticate(user, pass string) error {
 	case err != nil:
 		s.srv.log.Error("login failed: store error", "user", user, "err", err)
 		return errAuthTemp
+	}
+	if err := netlimit.LoggedIn(s.conn.Conn(), acct.Address); err != nil {
+		// Over [limits] connections_per_account_ip.
+		s.mu.Lock()
+		s.closeAfterReply()
+		s.mu.Unlock()
+		return reply(421, 4, 7, 0, err.Error())
 	}
 	s.mu.Lock()
 	s.account = &acct

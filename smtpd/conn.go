@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"postern/internal/netlimit"
 )
 
 // errReadTimeout replaces a read timeout on a connection, and stays: every
@@ -38,6 +41,14 @@ type trackingListener struct {
 
 func (l *trackingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
+	for err == nil {
+		e := netlimit.Refused(c)
+		if e == nil {
+			break
+		}
+		go l.srv.refuseConn(c, l.implicit, e)
+		c, err = l.Listener.Accept()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +215,30 @@ func (c *trackedConn) Close() error {
 	})
 	return err
 }
+
+// refuseTimeout is how long a connection over a cap has to take its
+// answer (and with implicit TLS, the handshake before it).
+const refuseTimeout = 10 * time.Second
+
+// refuseConn answers a connection over a cap with 421 4.7.0 instead of the
+// greeting (RFC 5321 §3.1, §4.2.2: "try again later") and closes it.
+func (s *Server) refuseConn(c net.Conn, implicit bool, e *netlimit.CapError) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(refuseTimeout))
+	w := c
+	if implicit {
+		tc := tls.Server(c, s.tls)
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		w = tc
+	}
+	fmt.Fprintf(w, "421 4.7.0 %s %s\r\n", s.cfg.Hostname, e.Error())
+}
+
+// NetConn returns the connection under the tracking, for code that looks
+// through wrappers (netlimit.LoggedIn).
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
 
 // trackedOf finds the trackedConn under c, through TLS.
 func trackedOf(c net.Conn) *trackedConn {

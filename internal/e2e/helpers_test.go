@@ -215,3 +215,35 @@ func fetchAll(t *testing.T, c *imapclient.Client, mailbox string) map[imap.UID][
 	}
 	return out
 }
+
+// syncLog collects the server's log for tests that read it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// count counts the occurrences of sub in the log.
+func (l *syncLog) count(sub string) int { return strings.Count(l.String(), sub) }
+
+// lines returns the log lines that contain sub.
+func (l *syncLog) lines(sub string) []string {
+	var out []string
+	for _, line := range strings.Split(l.String(), "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return out
+}

@@ -155,6 +155,9 @@ func (s *Server) Listen() error {
 		return err
 	}
 	fes := s.frontends()
+	lim := s.Config.Limits
+	trusted := config.Prefixes(s.Config.Auth.TrustedNetworks)
+	accounts := netlimit.NewAccounts(lim.ConnectionsPerAccountIP, trusted, s.Logger)
 	for _, l := range s.Config.Listeners() {
 		if l.Addr == "" {
 			continue // turned off
@@ -168,7 +171,8 @@ func (s *Server) Listen() error {
 			s.closeListeners()
 			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
 		}
-		ln := netlimit.Wrap(s.wrapListener(l.Key, raw), s.Config.Limits.ConnectionsPerIP, s.Config.Limits.Connections, s.Logger)
+		ln := netlimit.Wrap(s.wrapListener(l.Key, raw), netlimit.Options{PerIP: lim.ConnectionsPerIP, Total: lim.Connections,
+			Trusted: trusted, Accounts: accounts, Logger: s.Logger})
 		s.listeners = append(s.listeners, listener{key: l.Key, ln: ln, fe: fe, implicit: implicit})
 	}
 	if err := s.listenHTTP(); err != nil {
