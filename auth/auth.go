@@ -156,6 +156,8 @@ func (s *Service) RefusePlaintext(protocol string, remote netip.Addr, username s
 // against the hash still stored, is answered from the cache without
 // computing the hash again. Every failure logs one line.
 func (s *Service) Login(ctx context.Context, a Attempt) (storage.Account, error) {
+	loginMemory.start()
+	defer loginMemory.end()
 	account := mailaddr.Key(a.Username)
 	if err := s.lim.Check(ctx, a.Remote, account); err != nil {
 		s.logFailure(a, ReasonLockedOut)

@@ -71,6 +71,8 @@ type Subscription struct {
 	end     context.Context
 	stopEnd context.CancelCauseFunc
 
+	notify atomic.Pointer[func()] // see Notify
+
 	mu      sync.Mutex
 	queue   []Event
 	uids    int  // UIDs in queue
@@ -140,6 +142,15 @@ func (s *Subscription) Lost() bool {
 // Ready is signalled (capacity 1) when events are waiting.
 func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
+// Notify makes f run, on the publisher's goroutine, each time events are
+// queued, after Ready is signalled: a session waiting in a read can be
+// woken (by a read deadline) without a goroutine of its own waiting on
+// Ready. f must not block. stop removes it.
+func (s *Subscription) Notify(f func()) (stop func()) {
+	s.notify.Store(&f)
+	return func() { s.notify.CompareAndSwap(&f, nil) }
+}
+
 // Drain returns and clears the queued events, oldest first.
 func (s *Subscription) Drain() []Event {
 	s.mu.Lock()
@@ -198,6 +209,9 @@ func (s *Subscription) push(ev Event) {
 	select {
 	case s.ready <- struct{}{}:
 	default:
+	}
+	if f := s.notify.Load(); f != nil {
+		(*f)()
 	}
 }
 
