@@ -33,6 +33,8 @@ var commands = []command{
 	{"alias add", "ALIAS TARGET...", "add an alias (ALIAS is local@domain, or @domain for a catch-all)", runAliasAdd},
 	{"alias del", "ALIAS", "delete an alias", runAliasDel},
 	{"alias list", "", "list aliases", runAliasList},
+	{"auth blocked", "", "list the addresses locked out after failed logins", runAuthBlocked},
+	{"auth unblock", "ADDRESS [ACCOUNT]", "lift the lockouts of ADDRESS (of ACCOUNT only, if given) in the running server", runAuthUnblock},
 	{"queue list", "", "list the outbound queue", runQueueList},
 	{"queue show", "ID", "show a queued message and its recipients", runQueueShow},
 	{"queue retry", "ID|--all", "try a queued message (or all) again now", runQueueRetry},
