@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -145,35 +146,59 @@ func Path(flagValue string) string {
 	return "config.toml"
 }
 
-// Load reads and checks the file at path, on top of the defaults.
+// Load reads and checks the file at path, on top of the defaults. Relative
+// paths in it (data_dir, [tls] cert and key) are taken from the folder of
+// the file, not the current directory: "postern -config
+// /etc/postern/config.toml user list" run from anywhere opens the same
+// store.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w (give the file with -config FILE or $POSTERN_CONFIG)", err)
 	}
-	cfg, err := Parse(string(data))
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := parse(string(data), filepath.Dir(abs))
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// Parse reads a config from TOML text, on top of the defaults, and checks it.
-func Parse(text string) (Config, error) {
+// Parse reads a config from TOML text, on top of the defaults, and checks
+// it. Relative paths stay relative to the current directory.
+func Parse(text string) (Config, error) { return parse(text, "") }
+
+// parse reads and checks a config, taking relative paths from dir ("": as
+// they are). Unknown keys and bad values are reported together.
+func parse(text, dir string) (Config, error) {
 	cfg := Default()
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
 		return Config{}, decodeError(err)
 	}
+	var errs []error
 	if undec := md.Undecoded(); len(undec) > 0 {
 		keys := make([]string, len(undec))
 		for i, k := range undec {
 			keys[i] = KeyName(k.String())
 		}
-		return Config{}, fmt.Errorf("unknown key %s (check the spelling against config.toml in the Postern repository)", strings.Join(keys, ", "))
+		errs = append(errs, fmt.Errorf("unknown key %s (check the spelling against config.toml in the Postern repository)", strings.Join(keys, ", ")))
+	}
+	if dir != "" {
+		for _, p := range []*string{&cfg.DataDir, &cfg.TLS.Cert, &cfg.TLS.Key} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(dir, *p)
+			}
+		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
 	}
 	return cfg, nil
 }

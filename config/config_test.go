@@ -39,7 +39,8 @@ func TestQuickStartFile(t *testing.T) {
 			t.Errorf("%s = %q, want 127.0.0.1:%s", l.Key, l.Addr, ports[i])
 		}
 	}
-	if c.DataDir != "./data" || c.Hostname != "localhost" || len(c.Domains) != 1 || c.Domains[0] != "example.test" {
+	repo, _ := filepath.Abs("..")
+	if c.DataDir != filepath.Join(repo, "data") || c.Hostname != "localhost" || len(c.Domains) != 1 || c.Domains[0] != "example.test" {
 		t.Errorf("quick start = %+v", c)
 	}
 }
@@ -190,5 +191,39 @@ func TestBadValuesNameTheirKey(t *testing.T) {
 	c, err := Parse("[auth]\ncache_ttl = \"0s\"\ntrusted_networks = [\"10.0.0.0/8\", \"2001:db8::1\"]\n")
 	if err != nil || c.Auth.CacheTTL != 0 || len(c.Auth.TrustedNetworks) != 2 || c.Auth.TrustedNetworks[1].String() != "2001:db8::1/128" {
 		t.Errorf("parsed: %+v %v", c.Auth, err)
+	}
+}
+
+// Relative paths are taken from the config file's folder, whatever the
+// current directory.
+func TestRelativePathsFromTheConfigFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cert.pem"), []byte("x"), 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), []byte("x"), 0o600)
+	path := filepath.Join(dir, "config.toml")
+	os.WriteFile(path, []byte("data_dir = \"data\"\n[tls]\ncert = \"cert.pem\"\nkey = \"./key.pem\"\n"), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != filepath.Join(dir, "data") || c.TLS.Cert != filepath.Join(dir, "cert.pem") || c.TLS.Key != filepath.Join(dir, "key.pem") {
+		t.Errorf("paths: %q %q %q", c.DataDir, c.TLS.Cert, c.TLS.Key)
+	}
+	os.WriteFile(path, []byte("data_dir = \"/srv/mail\"\n"), 0o600)
+	if c, err := Load(path); err != nil || c.DataDir != "/srv/mail" {
+		t.Errorf("absolute data_dir: %q %v", c.DataDir, err)
+	}
+}
+
+// Every problem of a file is reported at once: unknown keys and bad values.
+func TestEveryProblemReported(t *testing.T) {
+	_, err := Parse("bogus = 1\n[auth]\nlockout_failures = 0\nmin_password_length = 0\n[pop3]\ndelete = \"never\"\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"unknown key bogus", "[auth] lockout_failures", "[auth] min_password_length", "[pop3] delete"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }

@@ -34,6 +34,9 @@ var (
 	// ErrAliasLoop: alias expansion looped or grew past the limits without
 	// reaching a mailbox (RFC 3463 X.4.6, routing loop).
 	ErrAliasLoop = errors.New("alias expansion loops or is too deep")
+	// ErrAliasDangling: the address is an alias whose targets are gone
+	// (deleted or disabled accounts): it leads to no mailbox any more.
+	ErrAliasDangling = errors.New("alias leads to no mailbox: its targets no longer exist")
 	// ErrBadAddress: not of the form local@domain.
 	ErrBadAddress = errors.New("address is not of the form local@domain")
 )
@@ -120,7 +123,7 @@ func (r *Router) IsLocal(addr string) bool {
 // it may be relayed is the caller's decision.
 func (r *Router) Resolve(ctx context.Context, rcpt string) (Result, error) {
 	var res Result
-	w := &walk{r: r, seen: map[string]bool{}}
+	w := &walk{r: r, seen: map[string]bool{}, active: map[string]bool{}}
 	found, err := w.resolve(ctx, rcpt, 0, &res, true)
 	if err != nil {
 		return Result{}, err
@@ -130,16 +133,21 @@ func (r *Router) Resolve(ctx context.Context, rcpt string) (Result, error) {
 	}
 	if len(res.Accounts) == 0 && len(res.Remote) == 0 {
 		// Found only aliases whose targets looped back or dangled.
-		return Result{}, ErrAliasLoop
+		if w.looped || len(res.Dangling) == 0 {
+			return Result{}, ErrAliasLoop
+		}
+		return Result{}, ErrAliasDangling
 	}
 	return res, nil
 }
 
 // walk is the state of one Resolve: the addresses already visited.
 type walk struct {
-	r     *Router
-	seen  map[string]bool
-	steps int
+	r      *Router
+	seen   map[string]bool
+	active map[string]bool // being expanded: on the way from the recipient
+	steps  int
+	looped bool // an address was reached again while being expanded
 }
 
 // resolve adds what addr leads to into res. It reports whether addr named
@@ -163,9 +171,14 @@ func (w *walk) resolve(ctx context.Context, addr string, depth int, res *Result,
 	}
 	key := lookupKey(local, domain)
 	if w.seen[key] {
-		return true, nil // a loop: this address is already being expanded
+		if w.active[key] {
+			w.looped = true // a loop: this address is being expanded
+		}
+		return true, nil
 	}
 	w.seen[key] = true
+	w.active[key] = true
+	defer delete(w.active, key)
 
 	found, err := w.exact(ctx, key, depth, res, top)
 	if found || err != nil {

@@ -64,7 +64,10 @@ func TestResolve(t *testing.T) {
 			"loopy@example.test":  {"loopy2@example.test", "bob@example.test"},
 			"loopy2@example.test": {"loopy@example.test"},
 			"dangle@example.test": {"ghost@example.test"},
-			"@other.test":         {"carol@other.test"},
+			// Two ways to one dangling alias: no loop.
+			"diamond@example.test": {"dangle@example.test", "d2@example.test"},
+			"d2@example.test":      {"dangle@example.test"},
+			"@other.test":          {"carol@other.test"},
 		})
 	tests := []struct {
 		rcpt     string
@@ -83,7 +86,8 @@ func TestResolve(t *testing.T) {
 		{rcpt: "fwd@example.test", accounts: []string{"alice@example.test"}, remote: []string{"someone@remote.test"}},
 		{rcpt: "loopy@example.test", accounts: []string{"bob@example.test"}},
 		{rcpt: "loop1@example.test", err: ErrAliasLoop},
-		{rcpt: "dangle@example.test", err: ErrAliasLoop},
+		{rcpt: "dangle@example.test", err: ErrAliasDangling},
+		{rcpt: "diamond@example.test", err: ErrAliasDangling},
 		{rcpt: "nobody@example.test", err: ErrUnknownUser},
 		{rcpt: "+tag@example.test", err: ErrUnknownUser},
 		{rcpt: "nobody+x@example.test", err: ErrUnknownUser},

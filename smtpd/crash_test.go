@@ -133,8 +133,8 @@ listen_tls = ""
 		t.Fatal(err)
 	}
 	srv := &crashServer{bin: bin, cfg: cfgPath, log: &syncBuffer{}}
-	srv.run(t, "pw-alice\n", "user", "add", "alice@example.test")
-	srv.run(t, "pw-bob\n", "user", "add", "bob@example.test")
+	srv.run(t, "alice password\n", "user", "add", "alice@example.test")
+	srv.run(t, "bob password\n", "user", "add", "bob@example.test")
 	srv.run(t, "", "alias", "add", "team@example.test", "alice@example.test", "bob@example.test")
 	srv.start(t, mxAddr)
 
@@ -299,8 +299,8 @@ func TestSwaksAgainstPosternServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &crashServer{bin: bin, cfg: cfgPath, log: &syncBuffer{}}
-	srv.run(t, "pw-alice\n", "user", "add", "alice@example.test")
-	srv.run(t, "pw-bob\n", "user", "add", "bob@example.test")
+	srv.run(t, "alice password\n", "user", "add", "alice@example.test")
+	srv.run(t, "bob password\n", "user", "add", "bob@example.test")
 	srv.start(t, mxAddr)
 	defer func() {
 		srv.cmd.Process.Signal(os.Interrupt)
@@ -310,7 +310,7 @@ func TestSwaksAgainstPosternServe(t *testing.T) {
 	swaks(t, "--server", mxAddr, "--from", "someone@remote.test", "--to", "alice@example.test",
 		"--header", "Subject: swaks to MX")
 	swaks(t, "--server", subAddr, "-tls", "--auth", "PLAIN", "--auth-user", "bob@example.test",
-		"--auth-password", "pw-bob", "--from", "bob@example.test", "--to", "alice@example.test",
+		"--auth-password", "bob password", "--from", "bob@example.test", "--to", "alice@example.test",
 		"--header", "Subject: swaks via submission")
 	srv.cmd.Process.Signal(os.Interrupt)
 	if err := srv.cmd.Wait(); err != nil {

@@ -239,7 +239,7 @@ listen_tls = ""
 		t.Fatal(err)
 	}
 	srv := &crashServer{bin: bin, cfg: cfgPath, log: &syncBuffer{}}
-	srv.run(t, "pw\n", "user", "add", "alice@example.test")
+	srv.run(t, "alice password\n", "user", "add", "alice@example.test")
 	srv.start(t, mxAddr)
 	defer func() {
 		srv.cmd.Process.Signal(syscall.SIGTERM)

@@ -202,6 +202,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return s.unknownRecipient(to)
 	case errors.Is(err, delivery.ErrDisabled):
 		return s.refuse(errDisabled)
+	case errors.Is(err, delivery.ErrAliasDangling):
+		s.srv.log.Warn("alias leads to no mailbox: its targets are gone", "rcpt", to, "fix", "postern alias list")
+		return s.refuse(errAliasDangling)
 	case errors.Is(err, delivery.ErrAliasLoop):
 		s.srv.log.Warn("alias loop", "rcpt", to)
 		return s.refuse(errAliasLoop)

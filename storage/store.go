@@ -86,6 +86,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := checkWritable(dir); err != nil {
 		return nil, err
 	}
+	if err := checkDatabaseWritable(dir); err != nil {
+		return nil, err
+	}
 	removeStaleSpools(dir)
 	path := filepath.Join(dir, DBFile)
 	// DSN parameters run on every pooled connection. _synchronous must be given after

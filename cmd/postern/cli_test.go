@@ -36,7 +36,7 @@ func cli(t *testing.T, cfgPath, stdin string, args ...string) (int, string, stri
 
 func TestUserCommands(t *testing.T) {
 	cfg := writeConfig(t, "")
-	if code, out, errs := cli(t, cfg, "s3cret\n", "user", "add", "alice@example.test"); code != 0 || !strings.Contains(out, "created alice@example.test") {
+	if code, out, errs := cli(t, cfg, "correct horse\n", "user", "add", "alice@example.test"); code != 0 || !strings.Contains(out, "created alice@example.test") {
 		t.Fatalf("user add: %d %q %q", code, out, errs)
 	}
 	cases := []struct {
@@ -44,12 +44,14 @@ func TestUserCommands(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"pw\n", []string{"user", "add", "alice@example.test"}, "already exists"},
-		{"pw\n", []string{"user", "add", "bob@elsewhere.test"}, "not served"},
+		{"long enough password\n", []string{"user", "add", "alice@example.test"}, "already exists"},
+		{"long enough password\n", []string{"user", "add", "bob@elsewhere.test"}, "not served"},
+		{"short\n", []string{"user", "add", "bob@example.test"}, "too short: 5 characters, want at least 10 ([auth] min_password_length)"},
+		{"short\n", []string{"user", "passwd", "alice@example.test"}, "too short"},
 		{"\n", []string{"user", "add", "bob@example.test"}, "password is empty"},
 		{"", []string{"user", "add", "bob@example.test"}, "password is empty"},
-		{"pw\n", []string{"user", "add", "not-an-address"}, "not an email address"},
-		{"pw\n", []string{"user", "passwd", "nobody@example.test"}, "no account"},
+		{"long enough password\n", []string{"user", "add", "not-an-address"}, "not an email address"},
+		{"long enough password\n", []string{"user", "passwd", "nobody@example.test"}, "no account"},
 		{"", []string{"user", "del", "nobody@example.test"}, "no account"},
 		{"", []string{"alias", "del", "nothing@example.test"}, "no alias"},
 		{"", []string{"alias", "add", "x@elsewhere.test", "alice@example.test"}, "not served"},
@@ -64,18 +66,18 @@ func TestUserCommands(t *testing.T) {
 	// The CLI takes the config from $POSTERN_CONFIG too, and -config after the arguments.
 	t.Setenv("POSTERN_CONFIG", cfg)
 	var out bytes.Buffer
-	env := &cliEnv{stdin: strings.NewReader("pw2\n"), stdout: &out, stderr: &out, isTerminal: func() bool { return false }}
+	env := &cliEnv{stdin: strings.NewReader("second password\n"), stdout: &out, stderr: &out, isTerminal: func() bool { return false }}
 	if code := run(env, []string{"user", "add", "bob@example.test"}); code != 0 {
 		t.Fatalf("user add via $POSTERN_CONFIG: %d %s", code, out.String())
 	}
-	if code, _, errs := cli(t, "", "pw3\n", "user", "add", "carol@example.test", "-config", cfg); code != 0 {
+	if code, _, errs := cli(t, "", "third password\n", "user", "add", "carol@example.test", "-config", cfg); code != 0 {
 		t.Fatalf("flag after args: %s", errs)
 	}
 	code, out2, _ := cli(t, cfg, "", "user", "list")
 	if code != 0 || !strings.Contains(out2, "alice@example.test") || !strings.Contains(out2, "bob@example.test") || !strings.Contains(out2, "carol@example.test") {
 		t.Errorf("user list: %q", out2)
 	}
-	if code, _, errs := cli(t, cfg, "newpw\n", "user", "passwd", "alice@example.test"); code != 0 {
+	if code, _, errs := cli(t, cfg, "new password\n", "user", "passwd", "alice@example.test"); code != 0 {
 		t.Errorf("passwd: %s", errs)
 	}
 	if code, _, errs := cli(t, cfg, "", "alias", "add", "team@example.test", "alice@example.test", "bob@example.test"); code != 0 {
@@ -90,7 +92,7 @@ func TestUserCommands(t *testing.T) {
 	if code, _, _ := cli(t, cfg, "", "alias", "del", "team@example.test"); code != 0 {
 		t.Error("alias del failed")
 	}
-	if code, _, _ := cli(t, cfg, "", "user", "del", "bob@example.test"); code != 0 {
+	if code, _, _ := cli(t, cfg, "", "user", "del", "bob@example.test", "--yes"); code != 0 {
 		t.Error("user del failed")
 	}
 	if _, out, _ := cli(t, cfg, "", "user", "list"); strings.Contains(out, "bob@") {
@@ -100,22 +102,38 @@ func TestUserCommands(t *testing.T) {
 
 func TestHelpAndUsage(t *testing.T) {
 	cfg := writeConfig(t, "")
-	for _, args := range [][]string{{"help"}, {"-h"}, {"help", "user", "add"}} {
-		if code, out, _ := cli(t, cfg, "", args...); code != 0 || !strings.Contains(out, "Usage: postern") {
-			t.Errorf("%v: %d %q", args, code, out)
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "user", "add"}, {"user", "-h"}, {"help", "user"},
+		{"user", "--help"}, {"queue", "-h"}, {"auth", "help"}, {"config", "-h"}} {
+		if code, out, errs := cli(t, cfg, "", args...); code != 0 || !strings.Contains(out, "Usage: postern") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
 		}
 	}
+	if _, out, _ := cli(t, cfg, "", "help", "user"); !strings.Contains(out, "user del ADDRESS") || strings.Contains(out, "queue list") {
+		t.Errorf("help user lists %q", out)
+	}
+	if _, out, _ := cli(t, cfg, "", "help", "user", "del"); !strings.Contains(out, "-yes") {
+		t.Errorf("help user del does not list its options: %q", out)
+	}
+	// Every command's -h prints its help on stdout and exits 0; so does
+	// "help COMMAND".
 	for _, c := range commands {
-		args := append(strings.Fields(c.name), "-h")
-		if code, _, errs := cli(t, cfg, "", args...); code != 0 || !strings.Contains(errs, "Usage: postern "+c.name) {
-			t.Errorf("%v: exit %d, %q", args, code, errs)
+		for _, args := range [][]string{append(strings.Fields(c.name), "-h"), append([]string{"help"}, strings.Fields(c.name)...)} {
+			if code, out, _ := cli(t, cfg, "", args...); code != 0 || !strings.Contains(out, "Usage: postern "+c.name) {
+				t.Errorf("%v: exit %d, %q", args, code, out)
+			}
 		}
 	}
 	if code, _, errs := cli(t, cfg, "", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
 		t.Errorf("unknown command: %d %q", code, errs)
 	}
-	if code, _, _ := cli(t, cfg, "", "user", "add"); code != 2 {
-		t.Errorf("missing argument: exit %d, want 2", code)
+	if code, _, errs := cli(t, cfg, "", "user", "frob"); code != 2 || !strings.Contains(errs, "unknown command \"user frob\"") || !strings.Contains(errs, "user add") {
+		t.Errorf("unknown subcommand: %d %q", code, errs)
+	}
+	if code, _, errs := cli(t, cfg, "", "user"); code != 2 || !strings.Contains(errs, "Usage: postern [-config FILE] user COMMAND") {
+		t.Errorf("a group without a command: %d %q", code, errs)
+	}
+	if code, _, errs := cli(t, cfg, "", "user", "add"); code != 2 || !strings.Contains(errs, "Usage: postern user add") {
+		t.Errorf("missing argument: exit %d, %q; want 2 and the usage on stderr", code, errs)
 	}
 	if code, out, _ := cli(t, cfg, "", "version"); code != 0 || !strings.HasPrefix(out, "postern ") {
 		t.Errorf("version: %q", out)
@@ -130,7 +148,7 @@ func TestHelpAndUsage(t *testing.T) {
 // "user enable" undoes it. "user list" shows which.
 func TestUserDisableEnable(t *testing.T) {
 	cfg := writeConfig(t, "")
-	if code, _, errs := cli(t, cfg, "pw\n", "user", "add", "dave@example.test"); code != 0 {
+	if code, _, errs := cli(t, cfg, "dave's password\n", "user", "add", "dave@example.test"); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := cli(t, cfg, "", "user", "disable", "Dave@Example.test"); code != 0 || !strings.Contains(out, "disabled dave@example.test") {
@@ -140,7 +158,7 @@ func TestUserDisableEnable(t *testing.T) {
 		t.Errorf("user list after disable: %q", out)
 	}
 	st := openCLIStore(t, cfg)
-	if _, err := st.Authenticate(context.Background(), "dave@example.test", "pw"); !errors.Is(err, storage.ErrAuthFailed) {
+	if _, err := st.Authenticate(context.Background(), "dave@example.test", "dave's password"); !errors.Is(err, storage.ErrAuthFailed) {
 		t.Errorf("login of a disabled account: %v", err)
 	}
 	st.Close()
@@ -151,7 +169,7 @@ func TestUserDisableEnable(t *testing.T) {
 		t.Errorf("user list after enable: %q", out)
 	}
 	st = openCLIStore(t, cfg)
-	if _, err := st.Authenticate(context.Background(), "dave@example.test", "pw"); err != nil {
+	if _, err := st.Authenticate(context.Background(), "dave@example.test", "dave's password"); err != nil {
 		t.Errorf("login after enable: %v", err)
 	}
 	st.Close()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +28,7 @@ var commands = []command{
 	{"serve", "", "run the mail server", runServe},
 	{"user add", "ADDRESS", "create an account (password from stdin, or prompted)", runUserAdd},
 	{"user passwd", "ADDRESS", "change an account's password", runUserPasswd},
-	{"user del", "ADDRESS", "delete an account and all its mail", runUserDel},
+	{"user del", "ADDRESS [--yes]", "delete an account and all its mail (asks first; --yes does not)", runUserDel},
 	{"user disable", "ADDRESS", "refuse an account's logins and mail, keeping its mail", runUserDisable},
 	{"user enable", "ADDRESS", "undo user disable", runUserEnable},
 	{"user list", "", "list accounts", runUserList},
@@ -42,8 +44,9 @@ var commands = []command{
 	{"dkim keygen", "DOMAIN [-type ed25519|rsa]", "make a DKIM key for DOMAIN and print its DNS record", runDKIMKeygen},
 	{"dns check", "DOMAIN [-servers HOST:PORT,...]", "look up DOMAIN's DNS records and report what is missing or wrong", runDNSCheck},
 	{"dns", "DOMAIN", "print the DNS records DOMAIN needs, in zone-file form", runDNS},
+	{"config check", "", "check the config file and report every problem; exit 1 if there is one", runConfigCheck},
 	{"health", "", "ask the running server's /healthz (for container health checks)", runHealth},
-	{"version", "", "print the version", runVersion},
+	{"version", "", "print the version and the revision it was built from", runVersion},
 }
 
 // cliEnv is what commands read and write; tests substitute it.
@@ -76,41 +79,88 @@ func run(env *cliEnv, args []string) int {
 		return 2
 	}
 	args = top.Args()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if c := findCommand(args[1:]); c != nil {
-				commandUsage(env.stdout, c, nil)
-				return 0
-			}
+	if len(args) == 0 {
+		usage(env.stderr)
+		return 2
+	}
+	if isHelp(args[0]) {
+		// "postern help user add" is "postern user add -h".
+		if len(args) == 1 {
+			usage(env.stdout)
+			return 0
 		}
-		usage(env.stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+		args = append(args[1:], "-h")
 	}
 	c := findCommand(args)
 	if c == nil {
+		if g := group(args[0]); len(g) > 0 {
+			if len(args) == 1 || isHelp(args[1]) {
+				w, code := env.stdout, 0
+				if len(args) == 1 {
+					w, code = env.stderr, 2
+				}
+				groupUsage(w, args[0], g)
+				return code
+			}
+			fmt.Fprintf(env.stderr, "postern: unknown command %q\n\n", strings.Join(args, " "))
+			groupUsage(env.stderr, args[0], g)
+			return 2
+		}
 		fmt.Fprintf(env.stderr, "postern: unknown command %q\n\n", strings.Join(args, " "))
 		usage(env.stderr)
 		return 2
 	}
 	rest := args[len(strings.Fields(c.name)):]
 	fs := flag.NewFlagSet("postern "+c.name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	// Help asked for goes to stdout; help after a mistake to stderr.
+	out := env.stderr
+	if slices.ContainsFunc(rest, isHelp) {
+		out = env.stdout
+	}
+	fs.SetOutput(out)
 	fs.StringVar(&env.configFlag, "config", env.configFlag, "config file (default $POSTERN_CONFIG, else ./config.toml)")
-	fs.Usage = func() { commandUsage(env.stderr, c, fs) }
+	fs.Usage = func() { commandUsage(out, c, fs) }
 	if err := c.run(env, fs, rest); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		case errors.Is(err, errProblems):
+			return 1 // printed already
 		}
 		fmt.Fprintf(env.stderr, "postern %s: %v\n", c.name, err)
 		return 1
 	}
 	return 0
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// group returns the commands whose name starts with word ("user": user
+// add, user del, ...), when there are several.
+func group(word string) []*command {
+	var out []*command
+	for i := range commands {
+		if w, _, ok := strings.Cut(commands[i].name, " "); ok && w == word {
+			out = append(out, &commands[i])
+		}
+	}
+	return out
+}
+
+func groupUsage(w io.Writer, word string, cmds []*command) {
+	fmt.Fprintf(w, "Usage: postern [-config FILE] %s COMMAND [ARGS]\n\nCommands:\n", word)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-32s %s\n", strings.TrimSpace(c.name+" "+c.args), c.short)
+	}
+	fmt.Fprintf(w, "\nRun \"postern %s COMMAND -h\" for a command's options.\n", word)
 }
 
 // findCommand matches the longest command name at the start of args.
@@ -173,6 +223,42 @@ func runVersion(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "postern %s\n", version)
+	fmt.Fprintln(env.stdout, versionLine())
 	return nil
+}
+
+// versionLine is the version with what the build info says: the module
+// version (a release) or the VCS revision it was built from, its time, and
+// whether the tree had changes; and the Go version.
+func versionLine() string {
+	v := version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "postern " + v
+	}
+	if v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	var rev, when, modified string
+	for _, st := range info.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.time":
+			when = st.Value
+		case "vcs.modified":
+			if st.Value == "true" {
+				modified = ", with uncommitted changes"
+			}
+		}
+	}
+	line := "postern " + v
+	if rev != "" {
+		line += " (revision " + rev
+		if when != "" {
+			line += " of " + when
+		}
+		line += modified + ")"
+	}
+	return line + " " + info.GoVersion
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -55,9 +56,23 @@ func checkDomain(cfg config.Config, address string) error {
 
 func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
 
-// readPassword reads one line from stdin when it is not a terminal (scripts,
-// docker exec -i), else prompts twice without echo.
-func readPassword(env *cliEnv) (string, error) {
+// readPassword reads a new password and checks its length against
+// [auth] min_password_length.
+func readPassword(env *cliEnv, cfg config.Config) (string, error) {
+	pw, err := readPasswordLine(env)
+	if err != nil {
+		return "", err
+	}
+	if n := utf8.RuneCountInString(pw); n < cfg.Auth.MinPasswordLength {
+		return "", fmt.Errorf("the password is too short: %d characters, want at least %d ([auth] min_password_length); a few words make a long one that is easy to type",
+			n, cfg.Auth.MinPasswordLength)
+	}
+	return pw, nil
+}
+
+// readPasswordLine reads one line from stdin when it is not a terminal
+// (scripts, docker exec -i), else prompts twice without echo.
+func readPasswordLine(env *cliEnv) (string, error) {
 	if !env.isTerminal() {
 		line, err := bufio.NewReader(io.LimitReader(env.stdin, 4096)).ReadString('\n')
 		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
@@ -107,7 +122,7 @@ func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		if _, err := st.AccountByAddress(context.Background(), addr); err == nil {
 			return fmt.Errorf("account %s already exists (use \"postern user passwd\" to change its password)", addr)
 		}
-		pw, err := readPassword(env)
+		pw, err := readPassword(env, cfg)
 		if err != nil {
 			return err
 		}
@@ -124,11 +139,11 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *storage.Store) error {
+	return withStore(env, func(cfg config.Config, st *storage.Store) error {
 		if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
 			return fmt.Errorf("no account %s", pos[0])
 		}
-		pw, err := readPassword(env)
+		pw, err := readPassword(env, cfg)
 		if err != nil {
 			return err
 		}
@@ -141,18 +156,36 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 }
 
 func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
+	yes := fs.Bool("yes", false, "delete without asking (for scripts)")
 	pos, err := parseArgs(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	return withStore(env, func(_ config.Config, st *storage.Store) error {
-		if err := st.DeleteAccount(context.Background(), pos[0]); err != nil {
+		a, err := st.AccountByAddress(context.Background(), pos[0])
+		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return fmt.Errorf("no account %s", pos[0])
 			}
 			return err
 		}
-		fmt.Fprintf(env.stdout, "deleted %s\n", mailaddr.Normalize(pos[0]))
+		if !*yes {
+			if !env.isTerminal() {
+				return fmt.Errorf("not deleted: %s and all its mail would be gone for good; add --yes to delete without asking", a.Address)
+			}
+			fmt.Fprintf(env.stderr, "Delete %s and all its mail? This cannot be undone. [y/N] ", a.Address)
+			line, _ := bufio.NewReader(io.LimitReader(env.stdin, 256)).ReadString('\n')
+			if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+				return errors.New("not deleted")
+			}
+		}
+		if err := st.DeleteAccount(context.Background(), a.Address); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("no account %s", pos[0])
+			}
+			return err
+		}
+		fmt.Fprintf(env.stdout, "deleted %s\n", a.Address)
 		return nil
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,8 +68,9 @@ type Server struct {
 	// one that trusts a test CA).
 	ACMEClient *http.Client
 
-	failed   atomic.Bool // a listener stopped on its own
-	stopACME context.CancelFunc
+	failed    atomic.Bool // a listener stopped on its own
+	stopACME  context.CancelFunc
+	stopWatch chan struct{} // ends watchCertificate
 
 	listeners []listener
 	wg        sync.WaitGroup
@@ -95,10 +97,16 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	} else if n > 0 {
 		logger.Info("deleted unreferenced message bodies", "count", n)
 	}
+	generated := generatesCertificate(cfg.TLS.Cert, cfg.DataDir)
 	cert, err := tlsutil.LoadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if generated && !cfg.TLS.ACME {
+		logger.Warn("generated a self-signed TLS certificate: mail clients will warn about it until [tls] cert and key name one from a CA (or [tls] acme is on)",
+			"hostname", cfg.Hostname, "cert", filepath.Join(cfg.DataDir, tlsutil.GeneratedCertFile),
+			"not_after", cert.Leaf().NotAfter.UTC().Format(time.RFC3339))
 	}
 	s := &Server{
 		Config:      cfg,
@@ -169,7 +177,7 @@ func (s *Server) Listen() error {
 		raw, err := net.Listen("tcp", l.Addr)
 		if err != nil {
 			s.closeListeners()
-			return fmt.Errorf("config %s = %q: %w", l.Key, l.Addr, err)
+			return listenError(l.Key, l.Addr, err)
 		}
 		ln := netlimit.Wrap(s.wrapListener(l.Key, raw), netlimit.Options{PerIP: lim.ConnectionsPerIP, Total: lim.Connections,
 			Trusted: trusted, Accounts: accounts, Logger: s.Logger})
@@ -194,6 +202,9 @@ func (s *Server) Serve() {
 	s.Outbound.Start()
 	s.startACME()
 	s.checkPostmaster()
+	s.checkCertificate(time.Now())
+	s.stopWatch = make(chan struct{})
+	go s.watchCertificate(s.stopWatch)
 	for _, l := range s.listeners {
 		s.Logger.Info("listening", "listener", l.key, "addr", l.ln.Addr().String())
 		s.wg.Add(1)
@@ -248,6 +259,7 @@ func (s *Server) Reload() error {
 	}
 	s.Logger.Info(msg, "subject", leaf.Subject.String(),
 		"names", leaf.DNSNames, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	s.checkCertificate(time.Now())
 	return nil
 }
 
@@ -289,6 +301,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	if s.stopACME != nil {
 		s.stopACME()
+	}
+	if s.stopWatch != nil {
+		close(s.stopWatch)
+		s.stopWatch = nil
 	}
 	s.closeListeners()
 	s.wg.Wait()
