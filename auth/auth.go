@@ -82,6 +82,9 @@ type Options struct {
 	// Verify checks a password against a stored hash; nil means
 	// storage.CheckPassword.
 	Verify func(hash, password string) bool
+	// Observe, if set, is told the outcome of every login attempt that
+	// got an answer (for the logins metric).
+	Observe func(protocol string, ok bool)
 }
 
 // Defaults for zero Options.
@@ -158,6 +161,14 @@ func (s *Service) RefusePlaintext(protocol string, remote netip.Addr, username s
 func (s *Service) Login(ctx context.Context, a Attempt) (storage.Account, error) {
 	loginMemory.start()
 	defer loginMemory.end()
+	acct, err := s.login(ctx, a)
+	if s.opts.Observe != nil && (err == nil || errors.Is(err, ErrFailed) || errors.Is(err, ErrDisabled) || errors.Is(err, ErrLockedOut)) {
+		s.opts.Observe(a.Protocol, err == nil)
+	}
+	return acct, err
+}
+
+func (s *Service) login(ctx context.Context, a Attempt) (storage.Account, error) {
 	account := mailaddr.Key(a.Username)
 	if err := s.lim.Check(ctx, a.Remote, account); err != nil {
 		s.logFailure(a, ReasonLockedOut)

@@ -132,6 +132,24 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
+// loginCount is postern_logins_total for a protocol and result.
+func loginCount(fams map[string]*dto.MetricFamily, protocol, result string) float64 {
+	f := fams["postern_logins_total"]
+	if f == nil {
+		return -1
+	}
+	for _, m := range f.Metric {
+		labels := map[string]string{}
+		for _, l := range m.Label {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["protocol"] == protocol && labels["result"] == result {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return -1
+}
+
 func metricValue(fams map[string]*dto.MetricFamily, name, label, value string) (float64, bool) {
 	f := fams[name]
 	if f == nil {
@@ -167,7 +185,23 @@ func TestHTTPListener(t *testing.T) {
 	}
 
 	imapLogin(t, ts, "alice@example.test", "pw-alice", nil).Logout().Wait()
+	bad := dialLines(t, ts.POP3Addr)
+	bad.expect("+OK")
+	bad.send("USER alice@example.test")
+	bad.expect("+OK")
+	bad.send("PASS wrong")
+	if l, _ := bad.line(); !strings.HasPrefix(l, "-ERR") {
+		t.Fatalf("wrong password: %q", l)
+	}
 	fams := scrape(t, base+"/metrics")
+	for _, c := range []struct {
+		protocol, result string
+		want             float64
+	}{{"imap", "ok", 1}, {"pop3", "failed", 1}, {"pop3", "ok", 0}, {"submission", "failed", 0}} {
+		if v := loginCount(fams, c.protocol, c.result); v != c.want {
+			t.Errorf("logins of %s, %s: %v, want %v", c.protocol, c.result, v, c.want)
+		}
+	}
 	if v, ok := metricValue(fams, "postern_connections_total", "protocol", "imap"); !ok || v < 1 {
 		t.Errorf("imap connections = %v, %v", v, ok)
 	}

@@ -113,11 +113,16 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		Store:       st,
 		TLS:         cert.ServerConfig(),
 		Certificate: cert,
-		Auth:        newAuth(cfg, st, logger),
 		Logger:      logger,
 		errs:        make(chan error, 16),
 	}
 	s.Metrics = s.newMetrics()
+	s.Auth = newAuth(cfg, st, logger, func(protocol string, ok bool) {
+		if protocol == "smtp" {
+			protocol = metrics.Submission // logins happen on submission only
+		}
+		s.Metrics.Login(protocol, ok)
+	})
 	return s, nil
 }
 
@@ -125,7 +130,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 // (and those in force taken from it, so a restart lifts none), and the
 // cache of verified passwords dropped for an account the moment its
 // password changes or it is deleted or disabled.
-func newAuth(cfg config.Config, st *storage.Store, logger *slog.Logger) *auth.Service {
+func newAuth(cfg config.Config, st *storage.Store, logger *slog.Logger, observe func(string, bool)) *auth.Service {
 	a := cfg.Auth
 	lim := auth.NewLimiter(auth.LimiterOptions{
 		Failures:           a.LockoutFailures,
@@ -144,7 +149,7 @@ func newAuth(cfg config.Config, st *storage.Store, logger *slog.Logger) *auth.Se
 		ttl = -1 // [auth] cache_ttl = "0s" turns the cache off
 	}
 	svc := auth.New(auth.Options{Accounts: st, Limiter: lim, PlaintextOnLoopback: a.PlaintextOnLoopback,
-		CacheTTL: ttl, Logger: logger})
+		CacheTTL: ttl, Logger: logger, Observe: observe})
 	st.WatchAccounts(func(ev storage.Event) { svc.Forget(ev.AccountID) })
 	return svc
 }
