@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // sleepRecorder stands in for time: it records the delays asked for and
@@ -39,7 +40,7 @@ func (s *sleepRecorder) Delays() []time.Duration {
 // sleeps and a count of password hash checks.
 type testService struct {
 	*Service
-	st       *storage.Store
+	st       *sqlite.Store
 	clk      *fakeClock
 	sleeps   *sleepRecorder
 	logs     *logBuf
@@ -48,7 +49,7 @@ type testService struct {
 
 func newTestService(t *testing.T, tune func(*Options)) *testService {
 	t.Helper()
-	st, err := storage.Open(t.TempDir(), storage.Options{})
+	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestCacheDroppedOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cli, err := storage.Open(ts.st.Dir(), storage.Options{})
+	cli, err := sqlite.Open(ts.st.Dir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"postern/mailaddr"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // Resolution limits. An alias chain deeper than maxAliasDepth, or an expansion
@@ -44,7 +45,7 @@ var (
 // Router resolves recipients against the store and the served domains. It is
 // safe for concurrent use.
 type Router struct {
-	store   *storage.Store
+	store   *sqlite.Store
 	domains map[string]bool
 	queue   Queue
 }
@@ -52,7 +53,7 @@ type Router struct {
 // NewRouter returns a Router for the given served domains (config domains).
 // Remote recipients are handed to q; nil means NoQueue, which refuses them
 // with a temporary error until outbound delivery exists.
-func NewRouter(st *storage.Store, domains []string, q Queue) *Router {
+func NewRouter(st *sqlite.Store, domains []string, q Queue) *Router {
 	r := &Router{store: st, domains: make(map[string]bool, len(domains)), queue: q}
 	for _, d := range domains {
 		r.domains[mailaddr.NormalizeDomain(d)] = true
@@ -64,7 +65,7 @@ func NewRouter(st *storage.Store, domains []string, q Queue) *Router {
 }
 
 // Store is the store the router delivers into.
-func (r *Router) Store() *storage.Store { return r.store }
+func (r *Router) Store() *sqlite.Store { return r.store }
 
 // Queue is where remote recipients go.
 func (r *Router) Queue() Queue { return r.queue }

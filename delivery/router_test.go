@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
-func openStore(t testing.TB) *storage.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
-	st, err := storage.Open(t.TempDir(), storage.Options{})
+	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +21,7 @@ func openStore(t testing.TB) *storage.Store {
 }
 
 type fixture struct {
-	st    *storage.Store
+	st    *sqlite.Store
 	r     *Router
 	accts map[string]storage.Account
 }

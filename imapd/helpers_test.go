@@ -14,12 +14,13 @@ import (
 
 	"postern/auth"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 const testPassword = "correct horse battery"
 
 type env struct {
-	st   *storage.Store
+	st   *sqlite.Store
 	bus  storage.Bus
 	srv  *Server
 	addr string
@@ -29,7 +30,7 @@ type env struct {
 func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	bus := storage.NewBus()
-	st, err := storage.Open(t.TempDir(), storage.Options{Bus: bus})
+	st, err := sqlite.Open(t.TempDir(), sqlite.Options{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func (e *env) addUser(t testing.TB, addr string) storage.Account {
 
 // testAuth is the login path of most tests: plaintext from loopback, and
 // a limit too high for tests that fail logins on purpose to reach.
-func testAuth(st *storage.Store, plaintext bool) *auth.Service {
+func testAuth(st *sqlite.Store, plaintext bool) *auth.Service {
 	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext,
 		Logger:  slog.New(slog.DiscardHandler),
 		Limiter: auth.NewLimiter(auth.LimiterOptions{Failures: 1000, FailuresPerAddress: 10000, Logger: slog.New(slog.DiscardHandler)})})

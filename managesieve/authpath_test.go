@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"postern/auth"
-	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 type lockedBuf struct {
@@ -34,7 +34,7 @@ func (l *lockedBuf) String() string {
 // auth package's adapter): real accounts of the store, the shared
 // failed-login line, the shared lockout.
 func TestSharedLoginPath(t *testing.T) {
-	st, err := storage.Open(t.TempDir(), storage.Options{})
+	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

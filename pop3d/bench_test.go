@@ -17,6 +17,7 @@ import (
 
 	"postern/auth"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 const (
@@ -32,7 +33,7 @@ const (
 // "lockstep" waits for each reply before the next command.
 func BenchmarkRetr50Sessions(b *testing.B) {
 	dir := b.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

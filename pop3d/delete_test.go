@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 func uidsOf(ms []storage.MessageState) []uint32 {
@@ -184,7 +185,7 @@ func TestReconnectAfterDropRepeatedly(t *testing.T) {
 
 func TestUIDLStable(t *testing.T) {
 	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func TestUIDLStable(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err = storage.Open(dir, storage.Options{})
+	st, err = sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

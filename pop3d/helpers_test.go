@@ -17,6 +17,7 @@ import (
 
 	"postern/auth"
 	"postern/storage"
+	"postern/storage/sqlite"
 	"postern/tlsutil"
 )
 
@@ -24,7 +25,7 @@ import (
 type env struct {
 	t         *testing.T
 	dir       string
-	st        *storage.Store
+	st        *sqlite.Store
 	srv       *Server
 	addr      string // plain listener
 	tlsAddr   string // implicit TLS listener
@@ -44,7 +45,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func (e *env) waitFlags(acct storage.Account, ok func([]storage.MessageState) bo
 }
 
 // testAuth is a login path over st for tests.
-func testAuth(st *storage.Store, plaintext bool, log *slog.Logger, lim auth.LimiterOptions) *auth.Service {
+func testAuth(st *sqlite.Store, plaintext bool, log *slog.Logger, lim auth.LimiterOptions) *auth.Service {
 	lim.Logger = log
 	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext, Logger: log, Limiter: auth.NewLimiter(lim)})
 }

@@ -14,7 +14,7 @@ import (
 
 	"postern/auth"
 	"postern/internal/connserver"
-	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // Delete policies: what QUIT does with the messages a session deleted.
@@ -38,7 +38,7 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Store    *storage.Store
+	Store    *sqlite.Store
 	Hostname string      // shown in the greeting
 	TLS      *tls.Config // for STLS and implicit TLS; nil means no TLS offered
 	// Auth is the login path shared with the other protocols: plaintext

@@ -19,7 +19,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // crashServer is a `postern serve` child process.
@@ -203,7 +203,7 @@ listen_tls = ""
 		t.Errorf("postern serve exited with %v after SIGTERM\n%s", err, srv.log.String())
 	}
 
-	st, err := storage.Open(filepath.Join(dir, "data"), storage.Options{})
+	st, err := sqlite.Open(filepath.Join(dir, "data"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestSwaksAgainstPosternServe(t *testing.T) {
 		t.Fatalf("postern serve: %v\n%s", err, srv.log.String())
 	}
 
-	st, err := storage.Open(filepath.Join(dir, "data"), storage.Options{})
+	st, err := sqlite.Open(filepath.Join(dir, "data"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

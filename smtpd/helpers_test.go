@@ -22,6 +22,7 @@ import (
 
 	"postern/auth"
 	"postern/storage"
+	"postern/storage/sqlite"
 	"postern/tlsutil"
 )
 
@@ -29,7 +30,7 @@ const testDomain = "example.test"
 
 // env is a running MX and submission server pair over one temp store.
 type env struct {
-	st         *storage.Store
+	st         *sqlite.Store
 	mx, sub    *Server
 	mxAddr     string
 	subAddr    string
@@ -60,7 +61,7 @@ func (s *syncBuffer) String() string {
 func startEnv(t testing.TB, configure func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func wantCode(t testing.TB, err error, code int, enh smtp.EnhancedCode) {
 }
 
 // inbox reads back every message in the account's INBOX, bodies included.
-func inbox(t testing.TB, st *storage.Store, acct storage.Account) []storedMsg {
+func inbox(t testing.TB, st *sqlite.Store, acct storage.Account) []storedMsg {
 	t.Helper()
 	return mailbox(t, st, acct, "INBOX")
 }
@@ -226,7 +227,7 @@ type storedMsg struct {
 	Raw []byte
 }
 
-func mailbox(t testing.TB, st *storage.Store, acct storage.Account, name string) []storedMsg {
+func mailbox(t testing.TB, st *sqlite.Store, acct storage.Account, name string) []storedMsg {
 	t.Helper()
 	ctx := context.Background()
 	mb, err := st.Mailbox(ctx, acct.ID, name)

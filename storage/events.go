@@ -105,8 +105,10 @@ func (s *Subscription) AfterEnd(f func()) (stop func() bool) {
 	return context.AfterFunc(s.end, f)
 }
 
-// finish ends the subscription for good: the session it serves must end.
-func (s *Subscription) finish(why error) {
+// End ends the subscription for good, with why (ErrAccountDeleted or
+// ErrAccountDisabled): the session it serves must end. A backend calls it
+// when a subscription is made for an account that is already gone.
+func (s *Subscription) End(why error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.queue, s.uids = nil, 0
@@ -121,8 +123,9 @@ func (s *Subscription) finish(why error) {
 	}
 }
 
-// keepNothing turns the subscription into a watch of the account's end.
-func (s *Subscription) keepNothing() {
+// KeepNothing turns the subscription into a watch of the account's end:
+// only Ended, Err and AfterEnd are of use then.
+func (s *Subscription) KeepNothing() {
 	s.mu.Lock()
 	s.discard, s.queue, s.uids = true, nil, 0
 	s.mu.Unlock()
@@ -186,10 +189,10 @@ func (s *Subscription) Close() {
 func (s *Subscription) push(ev Event) {
 	switch ev.Kind {
 	case EventAccountDelete:
-		s.finish(ErrAccountDeleted)
+		s.End(ErrAccountDeleted)
 		return
 	case EventAccountDisable:
-		s.finish(ErrAccountDisabled)
+		s.End(ErrAccountDisabled)
 		return
 	case EventPasswordChange:
 		return // for WatchAccounts; sessions go on
@@ -257,22 +260,4 @@ func (b *memBus) Publish(events []Event) {
 			s.push(ev)
 		}
 	}
-}
-
-type originKey struct{}
-
-var originSeq atomic.Uint64
-
-// NewOriginID returns a process-unique id for WithOrigin.
-func NewOriginID() uint64 { return originSeq.Add(1) }
-
-// WithOrigin marks the writes made with ctx, so that the events they cause carry
-// id and a session can tell its own changes from those of others.
-func WithOrigin(ctx context.Context, id uint64) context.Context {
-	return context.WithValue(ctx, originKey{}, id)
-}
-
-func originFrom(ctx context.Context) uint64 {
-	id, _ := ctx.Value(originKey{}).(uint64)
-	return id
 }

@@ -142,12 +142,3 @@ func normKeywords(kws []string) []string {
 	}
 	return out
 }
-
-func encodeKeywords(kws []string) string { return strings.Join(kws, " ") }
-
-func decodeKeywords(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, " ")
-}

@@ -86,3 +86,22 @@ func CheckPassword(hash, password string) bool {
 	got := argonKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// dummyHash is checked against when the account does not exist, so that a
+// failed login takes as long for an unknown user as for a wrong password.
+var dummyHash, _ = HashPassword("postern-timing-equaliser")
+
+// CheckLogin applies the login rules to what a backend found for an
+// address: the account and its password hash, found false when there is
+// no such account. Unknown accounts, wrong passwords and disabled accounts
+// all give ErrAuthFailed, so a client cannot tell them apart.
+func CheckLogin(a Account, hash string, found bool, password string) (Account, error) {
+	if !found {
+		CheckPassword(dummyHash, password)
+		return Account{}, ErrAuthFailed
+	}
+	if !CheckPassword(hash, password) || a.Disabled {
+		return Account{}, ErrAuthFailed
+	}
+	return a, nil
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sync/semaphore"
 
@@ -24,9 +25,8 @@ import (
 // the size of its message. Two steps need a whole message in memory: the
 // hash that stores a body once, and the MIME analysis (mimeinfo.Parse).
 // They run under one budget shared by every connection
-// (Options.AnalysisMemory): N uploads at once cost one budget, not N
-// messages. The commit (putBody) copies a spooled body into the database
-// chunk by chunk.
+// (NewSpooler): N uploads at once cost one budget, not N
+// messages. The backend copies a spooled body chunk by chunk (EachChunk).
 
 const (
 	// spoolThreshold is the largest message kept in memory as it arrives.
@@ -99,13 +99,28 @@ func (a *analysisBudget) hold(ctx context.Context, n int64, fn func() error) err
 	return fn()
 }
 
+// Spooler prepares received messages for storing (SpoolBody) under one
+// memory budget. A backend makes one and offers its SpoolBody.
+type Spooler struct {
+	dir      string
+	analysis *analysisBudget
+}
+
+// NewSpooler returns a Spooler that writes spool files in dir (the data
+// directory) and analyses at most memory octets of messages at once (0:
+// DefaultAnalysisMemory). It removes spool files a crash left in dir.
+func NewSpooler(dir string, memory int64) *Spooler {
+	removeStaleSpools(dir)
+	return &Spooler{dir: dir, analysis: newAnalysisBudget(memory)}
+}
+
 // SpoolBody reads a message as it arrives and prepares it for storing, like
 // PrepareBody (line endings normalised to CRLF, ErrTooBig past maxBytes, 0:
 // no cap), without holding a large message in memory: past a few hundred
 // KiB the message goes to a file in the data directory. The caller must
 // Close the Body once it is stored (or not). Errors from r are returned as
 // they are; waiting for the analysis budget ends with ctx.
-func (s *Store) SpoolBody(ctx context.Context, r io.Reader, maxBytes int64) (*Body, error) {
+func (s *Spooler) SpoolBody(ctx context.Context, r io.Reader, maxBytes int64) (*Body, error) {
 	w := &spoolWriter{dir: s.dir}
 	n, err := normalize(w, r, maxBytes)
 	if err == nil {
@@ -113,7 +128,11 @@ func (s *Store) SpoolBody(ctx context.Context, r io.Reader, maxBytes int64) (*Bo
 	}
 	if err != nil {
 		w.abort()
-		return nil, noSpace(err) // a full disk is ErrNoSpace, as in the store
+		if errors.Is(err, syscall.ENOSPC) {
+			// A full disk is ErrNoSpace, as in the store.
+			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
+		return nil, err
 	}
 	if w.f == nil {
 		return NewBody(w.mem), nil
@@ -344,43 +363,4 @@ func (b *Body) Close() error {
 		b.ref.release()
 	}
 	return nil
-}
-
-// eachChunk calls fn with the message in pieces of chunkSize octets (one
-// empty piece for an empty message). A spooled message is read into one
-// reused buffer.
-func (b *Body) eachChunk(fn func(n int, chunk []byte) error) error {
-	var buf []byte
-	if b.sp != nil {
-		buf = make([]byte, min(chunkSize, b.size))
-	}
-	for n, off := 0, int64(0); off < b.size || n == 0; n, off = n+1, off+chunkSize {
-		end := min(off+chunkSize, b.size)
-		var chunk []byte
-		if b.sp == nil {
-			chunk = b.data[off:end]
-		} else {
-			chunk = buf[:end-off]
-			if _, err := b.sp.f.ReadAt(chunk, b.off+off); err != nil {
-				return fmt.Errorf("storage: reading back a spooled message: %w", err)
-			}
-		}
-		if err := fn(n, chunk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// header returns the header block for the database row.
-func (b *Body) header() ([]byte, error) {
-	n := b.info.HeaderLen
-	if b.sp == nil {
-		return b.data[:n], nil
-	}
-	h := make([]byte, n)
-	if _, err := b.sp.f.ReadAt(h, b.off); err != nil {
-		return nil, fmt.Errorf("storage: reading back a spooled message: %w", err)
-	}
-	return h, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"postern/config"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // writeConfig writes a config whose data_dir is a fresh temp dir and returns its path.
@@ -181,13 +182,13 @@ func TestUserDisableEnable(t *testing.T) {
 }
 
 // openCLIStore opens the store the config names, as the CLI does.
-func openCLIStore(t *testing.T, cfgPath string) *storage.Store {
+func openCLIStore(t *testing.T, cfgPath string) *sqlite.Store {
 	t.Helper()
 	c, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := storage.Open(c.DataDir, storage.Options{})
+	st, err := sqlite.Open(c.DataDir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"postern/config"
 	"postern/dkim"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // seedQueue queues two messages from alice and returns their entry IDs.
@@ -22,7 +23,7 @@ func seedQueue(t *testing.T, cfgPath string) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func seedQueue(t *testing.T, cfgPath string) []int64 {
 func inboxCount(t *testing.T, cfgPath string) uint32 {
 	t.Helper()
 	cfg, _ := config.Load(cfgPath)
-	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,22 +17,23 @@ import (
 	"postern/config"
 	"postern/mailaddr"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // openStore loads the config and opens the store it names. The CLI runs beside a
 // live server: SQLite's locking and the store's busy timeout make that safe.
-func openStore(env *cliEnv) (config.Config, *storage.Store, error) {
+func openStore(env *cliEnv) (config.Config, *sqlite.Store, error) {
 	cfg, err := config.Load(config.Path(env.configFlag))
 	if err != nil {
 		return cfg, nil, err
 	}
-	st, err := storage.Open(cfg.DataDir, storage.Options{})
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{})
 	return cfg, st, err
 }
 
 // withStore runs fn with the config and the store it names, and closes the
 // store after.
-func withStore(env *cliEnv, fn func(cfg config.Config, st *storage.Store) error) error {
+func withStore(env *cliEnv, fn func(cfg config.Config, st *sqlite.Store) error) error {
 	cfg, st, err := openStore(env)
 	if err != nil {
 		return err
@@ -114,7 +115,7 @@ func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *storage.Store) error {
+	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
 		addr := mailaddr.Normalize(pos[0])
 		if err := checkDomain(cfg, addr); err != nil {
 			return err
@@ -139,7 +140,7 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *storage.Store) error {
+	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
 		if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
 			return fmt.Errorf("no account %s", pos[0])
 		}
@@ -161,7 +162,7 @@ func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *storage.Store) error {
+	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
 		a, err := st.AccountByAddress(context.Background(), pos[0])
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -203,7 +204,7 @@ func setUserDisabled(env *cliEnv, fs *flag.FlagSet, args []string, disable bool)
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *storage.Store) error {
+	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
 		a, err := st.AccountByAddress(context.Background(), pos[0])
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -227,7 +228,7 @@ func runUserList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *storage.Store) error {
+	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
 		accts, err := st.Accounts(context.Background())
 		if err != nil {
 			return err

@@ -23,6 +23,7 @@ import (
 	"github.com/foxcpp/go-mockdns"
 
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // received is one message as the fake mail exchanger got it.
@@ -231,9 +232,9 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openStore(t testing.TB, dir string) *storage.Store {
+func openStore(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
-	st, err := storage.Open(dir, storage.Options{})
+	st, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func startRunner(t testing.TB, r *Runner) {
 	})
 }
 
-func queueLen(t testing.TB, st *storage.Store) int {
+func queueLen(t testing.TB, st *sqlite.Store) int {
 	t.Helper()
 	l, err := st.QueueList(context.Background())
 	if err != nil {
@@ -277,7 +278,7 @@ func queueLen(t testing.TB, st *storage.Store) int {
 	return len(l)
 }
 
-func inboxMessages(t testing.TB, st *storage.Store, acct int64) [][]byte {
+func inboxMessages(t testing.TB, st *sqlite.Store, acct int64) [][]byte {
 	t.Helper()
 	ctx := context.Background()
 	mb, err := st.Mailbox(ctx, acct, "INBOX")

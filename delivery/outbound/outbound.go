@@ -18,6 +18,7 @@ import (
 	"postern/delivery"
 	"postern/dkim"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // Relay TLS modes ([delivery] relay_tls).
@@ -29,7 +30,7 @@ const (
 
 // Options configure a Runner. Store and Hostname are required.
 type Options struct {
-	Store    *storage.Store
+	Store    *sqlite.Store
 	Hostname string   // said in EHLO and in DSNs (Reporting-MTA)
 	Domains  []string // served domains: a bounce to a sender there is stored locally
 
@@ -70,7 +71,7 @@ var DefaultRetry = []time.Duration{
 // Runner delivers the outbound queue. Start it once; Kick it after queueing.
 type Runner struct {
 	opts     Options
-	st       *storage.Store
+	st       *sqlite.Store
 	hostname string
 	resolver Resolver
 	log      *slog.Logger

@@ -15,6 +15,7 @@ import (
 
 	"postern/dkim"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 const hostname = "mx.example.test"
@@ -23,7 +24,7 @@ const hostname = "mx.example.test"
 // and a settable clock.
 type env struct {
 	dir   string
-	st    *storage.Store
+	st    *sqlite.Store
 	clock *clock
 	alice storage.Account
 	key   *dkim.Key

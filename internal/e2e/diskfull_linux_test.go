@@ -16,7 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"postern/internal/testserver"
-	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // onTmpfs runs the calling test on a fresh tmpfs of the given size (mount
@@ -152,7 +152,7 @@ func TestDiskFull(t *testing.T) {
 	if err := ts.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, storage.DBFile+"-wal")); err == nil && fi.Size() != 0 {
+	if fi, err := os.Stat(filepath.Join(dir, sqlite.DBFile+"-wal")); err == nil && fi.Size() != 0 {
 		t.Fatalf("the write-ahead log has %d bytes after a clean stop", fi.Size())
 	}
 	var log syncBuffer
@@ -193,7 +193,7 @@ func TestDiskFull(t *testing.T) {
 		return mxSend(ts, "alice@example.test", mailOf(1001, 1<<20)) == nil
 	})
 	eventually(t, "the reserve to be back", func() bool {
-		_, err := os.Stat(filepath.Join(dir, storage.ReserveFile))
+		_, err := os.Stat(filepath.Join(dir, sqlite.ReserveFile))
 		return err == nil
 	})
 }

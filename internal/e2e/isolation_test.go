@@ -9,6 +9,7 @@ import (
 
 	"postern/internal/testserver"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // replaceAccount deletes an account and creates another through a second
@@ -16,7 +17,7 @@ import (
 // add" do from their own process: the server hears of neither.
 func replaceAccount(t *testing.T, ts *testserver.Server, del, add, pass string) {
 	t.Helper()
-	cli, err := storage.Open(ts.Dir, storage.Options{})
+	cli, err := sqlite.Open(ts.Dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

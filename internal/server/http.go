@@ -16,7 +16,7 @@ import (
 	"postern/internal/metrics"
 	"postern/internal/proxyproto"
 	"postern/mtasts"
-	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // setupACME, with [tls] acme on, makes the ACME manager the certificate
@@ -83,7 +83,7 @@ func (s *Server) newMetrics() *metrics.Metrics {
 		DatabaseBytes: func() (int64, error) {
 			var n int64
 			for _, suffix := range []string{"", "-wal", "-shm"} {
-				fi, err := os.Stat(filepath.Join(s.Config.DataDir, storage.DBFile+suffix))
+				fi, err := os.Stat(filepath.Join(s.Config.DataDir, sqlite.DBFile+suffix))
 				if err != nil && !errors.Is(err, os.ErrNotExist) {
 					return 0, err
 				}

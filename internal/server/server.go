@@ -26,6 +26,7 @@ import (
 	"postern/internal/metrics"
 	"postern/internal/netlimit"
 	"postern/storage"
+	"postern/storage/sqlite"
 	"postern/tlsutil"
 )
 
@@ -46,7 +47,7 @@ type listener struct {
 // Server is a running (or ready to run) Postern.
 type Server struct {
 	Config config.Config
-	Store  *storage.Store
+	Store  *sqlite.Store
 	// TLS is the configuration every listener uses; it takes its
 	// certificate from Certificate at each handshake (with [tls] acme,
 	// from ACME, and Certificate is the fallback).
@@ -87,7 +88,7 @@ func NewLogger(format string, w io.Writer) *slog.Logger {
 
 // New opens the store and TLS material of cfg. Call Listen, then Serve.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
-	st, err := storage.Open(cfg.DataDir, storage.Options{Logger: logger})
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +131,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 // (and those in force taken from it, so a restart lifts none), and the
 // cache of verified passwords dropped for an account the moment its
 // password changes or it is deleted or disabled.
-func newAuth(cfg config.Config, st *storage.Store, logger *slog.Logger, observe func(string, bool)) *auth.Service {
+func newAuth(cfg config.Config, st *sqlite.Store, logger *slog.Logger, observe func(string, bool)) *auth.Service {
 	a := cfg.Auth
 	lim := auth.NewLimiter(auth.LimiterOptions{
 		Failures:           a.LockoutFailures,

@@ -1,0 +1,52 @@
+package sqlite
+
+import (
+	"sync"
+
+	"postern/storage"
+)
+
+// accountWatchers run a function for every committed change to an account
+// itself: deleted, disabled, password changed. The login path's cache of
+// verified passwords listens here.
+type accountWatchers struct {
+	mu   sync.RWMutex
+	next int
+	fns  map[int]func(storage.Event)
+}
+
+// WatchAccounts runs f, on the committing goroutine, after every commit that
+// deletes or disables an account or changes its password, with that event.
+// f must not block. stop removes it.
+func (s *Store) WatchAccounts(f func(storage.Event)) (stop func()) {
+	w := &s.accountWatch
+	w.mu.Lock()
+	if w.fns == nil {
+		w.fns = make(map[int]func(storage.Event))
+	}
+	id := w.next
+	w.next++
+	w.fns[id] = f
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		delete(w.fns, id)
+		w.mu.Unlock()
+	}
+}
+
+func (w *accountWatchers) notify(events []storage.Event) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if len(w.fns) == 0 {
+		return
+	}
+	for _, ev := range events {
+		switch ev.Kind {
+		case storage.EventAccountDelete, storage.EventAccountDisable, storage.EventPasswordChange:
+			for _, f := range w.fns {
+				f(ev)
+			}
+		}
+	}
+}
