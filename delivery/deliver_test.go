@@ -108,7 +108,8 @@ func (q *recordingQueue) Queued()                                         { q.qu
 
 func TestDeliverRemoteCopyHasNoReturnPath(t *testing.T) {
 	q := &recordingQueue{}
-	r := NewRouter(openStore(t), []string{"example.test"}, q)
+	st := openStore(t)
+	r := NewRouter(st, []string{"example.test"}, q)
 	env := &Envelope{From: "a@example.test", Remote: []Recipient{{Address: "x@remote.test", Notify: []string{"FAILURE"}}},
 		Return: "HDRS", EnvelopeID: "env1", Trace: Trace{Helo: "c.test", By: "mx.example.test", AuthUser: "a@example.test"}}
 	if _, err := r.Deliver(context.Background(), strings.NewReader("Subject: x\r\n\r\nhi\r\n"), env, 0); err != nil {
@@ -117,12 +118,12 @@ func TestDeliverRemoteCopyHasNoReturnPath(t *testing.T) {
 	if q.queued != 1 {
 		t.Fatalf("queue woken %d times, want 1", q.queued)
 	}
-	entries, err := r.store.QueueList(context.Background())
+	entries, err := st.QueueList(context.Background())
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("queue holds %d entries (%v), want 1", len(entries), err)
 	}
 	out := entries[0]
-	raw, err := r.store.ReadBody(context.Background(), out.BodyID)
+	raw, err := st.ReadBody(context.Background(), out.BodyID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@ import (
 // The queue entry records whether the message came from a session that
 // authenticated: the outbound side signs and returns only such mail.
 func TestDeliverRecordsOrigin(t *testing.T) {
-	r := NewRouter(openStore(t), []string{"example.test"}, &recordingQueue{})
+	st := openStore(t)
+	r := NewRouter(st, []string{"example.test"}, &recordingQueue{})
 	for _, c := range []struct {
 		user string
 		want storage.Origin
@@ -25,7 +26,7 @@ func TestDeliverRecordsOrigin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	entries, err := r.store.QueueList(context.Background())
+	entries, err := st.QueueList(context.Background())
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("%d entries, %v", len(entries), err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"postern/mailaddr"
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // Resolution limits. An alias chain deeper than maxAliasDepth, or an expansion
@@ -45,7 +44,7 @@ var (
 // Router resolves recipients against the store and the served domains. It is
 // safe for concurrent use.
 type Router struct {
-	store   *sqlite.Store
+	store   storage.DeliveryStore
 	domains map[string]bool
 	queue   Queue
 }
@@ -53,7 +52,7 @@ type Router struct {
 // NewRouter returns a Router for the given served domains (config domains).
 // Remote recipients are handed to q; nil means NoQueue, which refuses them
 // with a temporary error until outbound delivery exists.
-func NewRouter(st *sqlite.Store, domains []string, q Queue) *Router {
+func NewRouter(st storage.DeliveryStore, domains []string, q Queue) *Router {
 	r := &Router{store: st, domains: make(map[string]bool, len(domains)), queue: q}
 	for _, d := range domains {
 		r.domains[mailaddr.NormalizeDomain(d)] = true
@@ -65,7 +64,7 @@ func NewRouter(st *sqlite.Store, domains []string, q Queue) *Router {
 }
 
 // Store is the store the router delivers into.
-func (r *Router) Store() *sqlite.Store { return r.store }
+func (r *Router) Store() storage.DeliveryStore { return r.store }
 
 // Queue is where remote recipients go.
 func (r *Router) Queue() Queue { return r.queue }

@@ -78,7 +78,7 @@ func (e *env) addUser(t testing.TB, addr string) storage.Account {
 
 // testAuth is the login path of most tests: plaintext from loopback, and
 // a limit too high for tests that fail logins on purpose to reach.
-func testAuth(st *sqlite.Store, plaintext bool) *auth.Service {
+func testAuth(st storage.Credentials, plaintext bool) *auth.Service {
 	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext,
 		Logger:  slog.New(slog.DiscardHandler),
 		Limiter: auth.NewLimiter(auth.LimiterOptions{Failures: 1000, FailuresPerAddress: 10000, Logger: slog.New(slog.DiscardHandler)})})

@@ -23,12 +23,12 @@ import (
 
 	"postern/auth"
 	"postern/internal/connserver"
-	"postern/storage/sqlite"
+	"postern/storage"
 )
 
 // Config configures a Server.
 type Config struct {
-	Store    *sqlite.Store
+	Store    storage.MailStore
 	Hostname string      // greeting name
 	TLS      *tls.Config // for STARTTLS and implicit TLS; nil = no TLS offered
 	// Auth is the login path shared with the other protocols: plaintext

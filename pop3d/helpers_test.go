@@ -327,7 +327,7 @@ func (e *env) waitFlags(acct storage.Account, ok func([]storage.MessageState) bo
 }
 
 // testAuth is a login path over st for tests.
-func testAuth(st *sqlite.Store, plaintext bool, log *slog.Logger, lim auth.LimiterOptions) *auth.Service {
+func testAuth(st storage.Credentials, plaintext bool, log *slog.Logger, lim auth.LimiterOptions) *auth.Service {
 	lim.Logger = log
 	return auth.New(auth.Options{Accounts: st, PlaintextOnLoopback: plaintext, Logger: log, Limiter: auth.NewLimiter(lim)})
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // fetchBatch is how many messages one FetchMessages call loads.
@@ -29,7 +28,7 @@ type message struct {
 // message numbers do not change during a session). Changes other sessions
 // commit later reach it as store events: an expunge marks a message gone.
 type maildrop struct {
-	st        *sqlite.Store
+	st        storage.Maildrop
 	accountID int64
 	box       storage.Mailbox
 	msgs      []message
@@ -45,7 +44,7 @@ type maildrop struct {
 }
 
 // openMaildrop snapshots the INBOX of an account.
-func openMaildrop(ctx context.Context, st *sqlite.Store, accountID int64) (*maildrop, error) {
+func openMaildrop(ctx context.Context, st storage.Maildrop, accountID int64) (*maildrop, error) {
 	box, err := st.Mailbox(ctx, accountID, "INBOX")
 	if err != nil {
 		return nil, fmt.Errorf("INBOX: %w", err)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // cmdRETR: RFC 1939 §5 RETR msg. The message streams from the store in
@@ -59,7 +58,7 @@ func (s *session) cmdRETR(cmd Command) error {
 // openBody opens message i's body and reads its first chunk from offset
 // off, so that a message expunged meanwhile gets -ERR rather than a +OK
 // followed by nothing. On failure it writes the reply and ok is false.
-func (s *session) openBody(i int, off int64) (body *sqlite.BodyReader, first []byte, ok bool) {
+func (s *session) openBody(i int, off int64) (body storage.BodyReader, first []byte, ok bool) {
 	m := &s.drop.msgs[i]
 	if m.gone {
 		s.errf("message %d was deleted by another session", i+1)

@@ -14,7 +14,7 @@ import (
 
 	"postern/auth"
 	"postern/internal/connserver"
-	"postern/storage/sqlite"
+	"postern/storage"
 )
 
 // Delete policies: what QUIT does with the messages a session deleted.
@@ -38,7 +38,7 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Store    *sqlite.Store
+	Store    storage.Maildrop
 	Hostname string      // shown in the greeting
 	TLS      *tls.Config // for STLS and implicit TLS; nil means no TLS offered
 	// Auth is the login path shared with the other protocols: plaintext

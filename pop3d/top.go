@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // cmdTOP: RFC 1939 §7 TOP msg n, the header, a blank line and the first n
@@ -40,7 +39,7 @@ func (s *session) cmdTOP(cmd Command) error {
 	}
 	header := rows[0].Header
 	var (
-		body  *sqlite.BodyReader
+		body  storage.BodyReader
 		first []byte
 	)
 	if lines > 0 && m.headerLen < m.size {

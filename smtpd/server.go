@@ -20,7 +20,7 @@ import (
 
 	"postern/auth"
 	"postern/delivery"
-	"postern/storage/sqlite"
+	"postern/storage"
 )
 
 // Defaults for zero Config fields.
@@ -40,7 +40,7 @@ const (
 
 // Config is what an SMTP server needs. Store and Hostname are required.
 type Config struct {
-	Store    *sqlite.Store
+	Store    storage.Submission
 	Hostname string
 	TLS      *tls.Config // STARTTLS and implicit TLS; nil offers no TLS
 	// Auth is the login path shared with the other protocols (plaintext

@@ -10,7 +10,6 @@ import (
 	"postern/config"
 	"postern/mailaddr"
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 func runAliasAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
@@ -18,7 +17,7 @@ func runAliasAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
+	return withStore(env, func(cfg config.Config, st storage.AdminStore) error {
 		ctx := context.Background()
 		alias := mailaddr.Normalize(pos[0])
 		domainCheck := alias
@@ -55,7 +54,7 @@ func runAliasAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 // forwarded there) or an account or alias here, with or without a +tag,
 // and returns it in normal form. A local address that is neither is a typo
 // or an account yet to be made: mail to the alias would bounce.
-func checkAliasTarget(ctx context.Context, cfg config.Config, st *sqlite.Store, target string) (string, error) {
+func checkAliasTarget(ctx context.Context, cfg config.Config, st storage.AdminStore, target string) (string, error) {
 	a, err := mailaddr.Parse(target)
 	if err != nil {
 		return "", fmt.Errorf("alias target %q is not an address: %w", target, err)
@@ -81,7 +80,7 @@ func checkAliasTarget(ctx context.Context, cfg config.Config, st *sqlite.Store, 
 
 // aliasLoop returns the path by which alias would reach itself through
 // targets and the aliases already stored, or nil.
-func aliasLoop(ctx context.Context, st *sqlite.Store, alias string, targets []string) []string {
+func aliasLoop(ctx context.Context, st storage.AdminStore, alias string, targets []string) []string {
 	want := mailaddr.Key(alias)
 	seen := map[string]bool{}
 	var walk func(addr string, path []string) []string
@@ -119,7 +118,7 @@ func runAliasDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		if err := st.DeleteAlias(context.Background(), pos[0]); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return fmt.Errorf("no alias %s", pos[0])
@@ -135,7 +134,7 @@ func runAliasList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		list, err := st.Aliases(context.Background())
 		if err != nil {
 			return err

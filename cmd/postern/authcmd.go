@@ -10,7 +10,7 @@ import (
 	"postern/auth"
 	"postern/config"
 	"postern/mailaddr"
-	"postern/storage/sqlite"
+	"postern/storage"
 )
 
 // runAuthBlocked lists the login lockouts in force, as the running server
@@ -19,7 +19,7 @@ func runAuthBlocked(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		now := time.Now()
 		blocks, err := st.AuthBlocks(context.Background(), now)
 		if err != nil {
@@ -58,7 +58,7 @@ func runAuthUnblock(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if len(pos) == 2 {
 		account = mailaddr.Normalize(pos[1])
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		source := auth.SourceString(src)
 		n, err := st.DeleteAuthBlocks(context.Background(), source, account)
 		if err != nil {

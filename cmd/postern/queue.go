@@ -13,7 +13,6 @@ import (
 	"postern/config"
 	"postern/delivery/outbound"
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // The queue commands work on the store directly, beside a running server: a
@@ -38,7 +37,7 @@ func runQueueList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		list, err := st.QueueList(context.Background())
 		if err != nil {
 			return err
@@ -80,7 +79,7 @@ func runQueueShow(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		e, err := st.QueueEntry(context.Background(), id)
 		if err != nil {
 			return notFound(err, id)
@@ -129,7 +128,7 @@ func runQueueRetry(env *cliEnv, fs *flag.FlagSet, args []string) error {
 			return err
 		}
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		n, err := st.QueueRetry(context.Background(), id, time.Now())
 		if err != nil {
 			return notFound(err, id)
@@ -149,7 +148,7 @@ func runQueueDrop(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
+	return withStore(env, func(cfg config.Config, st storage.AdminStore) error {
 		r := outbound.New(outbound.Options{Store: st, Hostname: cfg.Hostname, Domains: cfg.Domains})
 		if err := r.Drop(context.Background(), id, *silent); err != nil {
 			return notFound(err, id)

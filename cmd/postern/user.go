@@ -33,7 +33,7 @@ func openStore(env *cliEnv) (config.Config, *sqlite.Store, error) {
 
 // withStore runs fn with the config and the store it names, and closes the
 // store after.
-func withStore(env *cliEnv, fn func(cfg config.Config, st *sqlite.Store) error) error {
+func withStore(env *cliEnv, fn func(cfg config.Config, st storage.AdminStore) error) error {
 	cfg, st, err := openStore(env)
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func runUserAdd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
+	return withStore(env, func(cfg config.Config, st storage.AdminStore) error {
 		addr := mailaddr.Normalize(pos[0])
 		if err := checkDomain(cfg, addr); err != nil {
 			return err
@@ -140,7 +140,7 @@ func runUserPasswd(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(cfg config.Config, st *sqlite.Store) error {
+	return withStore(env, func(cfg config.Config, st storage.AdminStore) error {
 		if _, err := st.AccountByAddress(context.Background(), pos[0]); err != nil {
 			return fmt.Errorf("no account %s", pos[0])
 		}
@@ -162,7 +162,7 @@ func runUserDel(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		a, err := st.AccountByAddress(context.Background(), pos[0])
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -204,7 +204,7 @@ func setUserDisabled(env *cliEnv, fs *flag.FlagSet, args []string, disable bool)
 	if err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		a, err := st.AccountByAddress(context.Background(), pos[0])
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -228,7 +228,7 @@ func runUserList(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return withStore(env, func(_ config.Config, st *sqlite.Store) error {
+	return withStore(env, func(_ config.Config, st storage.AdminStore) error {
 		accts, err := st.Accounts(context.Background())
 		if err != nil {
 			return err

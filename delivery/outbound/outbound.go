@@ -18,7 +18,6 @@ import (
 	"postern/delivery"
 	"postern/dkim"
 	"postern/storage"
-	"postern/storage/sqlite"
 )
 
 // Relay TLS modes ([delivery] relay_tls).
@@ -30,7 +29,7 @@ const (
 
 // Options configure a Runner. Store and Hostname are required.
 type Options struct {
-	Store    *sqlite.Store
+	Store    storage.QueueStore
 	Hostname string   // said in EHLO and in DSNs (Reporting-MTA)
 	Domains  []string // served domains: a bounce to a sender there is stored locally
 
@@ -71,7 +70,7 @@ var DefaultRetry = []time.Duration{
 // Runner delivers the outbound queue. Start it once; Kick it after queueing.
 type Runner struct {
 	opts     Options
-	st       *sqlite.Store
+	st       storage.QueueStore
 	hostname string
 	resolver Resolver
 	log      *slog.Logger

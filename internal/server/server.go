@@ -47,7 +47,7 @@ type listener struct {
 // Server is a running (or ready to run) Postern.
 type Server struct {
 	Config config.Config
-	Store  *sqlite.Store
+	Store  storage.Backend
 	// TLS is the configuration every listener uses; it takes its
 	// certificate from Certificate at each handshake (with [tls] acme,
 	// from ACME, and Certificate is the fallback).
@@ -131,7 +131,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 // (and those in force taken from it, so a restart lifts none), and the
 // cache of verified passwords dropped for an account the moment its
 // password changes or it is deleted or disabled.
-func newAuth(cfg config.Config, st *sqlite.Store, logger *slog.Logger, observe func(string, bool)) *auth.Service {
+func newAuth(cfg config.Config, st storage.Logins, logger *slog.Logger, observe func(string, bool)) *auth.Service {
 	a := cfg.Auth
 	lim := auth.NewLimiter(auth.LimiterOptions{
 		Failures:           a.LockoutFailures,

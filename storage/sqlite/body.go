@@ -62,11 +62,11 @@ func putBody(t *tx, b *storage.Body) (int64, error) {
 	return id, nil
 }
 
-// BodyReader reads a stored body chunk by chunk. It holds no transaction between
+// bodyReader reads a stored body chunk by chunk. It holds no transaction between
 // reads, so a slow client cannot pin the database; instead it pins the body:
 // until Close, the body is not deleted even if its last message is expunged
 // (see bodyPins). Close it when done.
-type BodyReader struct {
+type bodyReader struct {
 	ctx    context.Context
 	st     *Store
 	id     int64
@@ -82,7 +82,7 @@ type BodyReader struct {
 // size in one query: most messages are one chunk, read with no further query.
 // In a context scoped to an account (WithAccount) only a body one of its
 // messages refers to is found.
-func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error) {
+func (s *Store) OpenBody(ctx context.Context, bodyID int64) (storage.BodyReader, error) {
 	ctx = ctxOrBackground(ctx)
 	// Pinned before the read: a body found from here on stays.
 	if !s.pins.pin(bodyID) {
@@ -104,7 +104,7 @@ func (s *Store) OpenBody(ctx context.Context, bodyID int64) (*BodyReader, error)
 		s.unpin(bodyID)
 		return nil, err
 	}
-	return &BodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}, nil
+	return &bodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}, nil
 }
 
 func (s *Store) unpin(bodyID int64) {
@@ -116,7 +116,7 @@ func (s *Store) unpin(bodyID int64) {
 // OpenMessage opens the body of message uid of a mailbox: what a session
 // reads a message through, so that the body is the one that message has
 // now, never one an earlier listing pointed to.
-func (s *Store) OpenMessage(ctx context.Context, mailboxID int64, uid uint32) (*BodyReader, error) {
+func (s *Store) OpenMessage(ctx context.Context, mailboxID int64, uid uint32) (storage.BodyReader, error) {
 	ctx = ctxOrBackground(ctx)
 	mb, args := mailboxArg(ctx, mailboxID)
 	var bodyID, size int64
@@ -136,7 +136,7 @@ func (s *Store) OpenMessage(ctx context.Context, mailboxID int64, uid uint32) (*
 	if !s.pins.pin(bodyID) {
 		return nil, gone
 	}
-	r := &BodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}
+	r := &bodyReader{ctx: ctx, st: s, id: bodyID, size: size, pinned: true, chunkN: 0, chunkBuf: first}
 	if int64(len(first)) < size {
 		// The body was found before it was pinned: make sure it was not
 		// deleted in between, or the next chunk would be missing.
@@ -160,7 +160,7 @@ func (s *Store) ReadBody(ctx context.Context, bodyID int64) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	buf := make([]byte, r.size)
+	buf := make([]byte, r.Size())
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
@@ -168,9 +168,9 @@ func (s *Store) ReadBody(ctx context.Context, bodyID int64) ([]byte, error) {
 }
 
 // Size is the body's size in octets.
-func (r *BodyReader) Size() int64 { return r.size }
+func (r *bodyReader) Size() int64 { return r.size }
 
-func (r *BodyReader) chunk(n int64) ([]byte, error) {
+func (r *bodyReader) chunk(n int64) ([]byte, error) {
 	if n == r.chunkN {
 		return r.chunkBuf, nil
 	}
@@ -187,7 +187,7 @@ func (r *BodyReader) chunk(n int64) ([]byte, error) {
 }
 
 // ReadAt implements io.ReaderAt.
-func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
+func (r *bodyReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("storage: negative offset")
 	}
@@ -213,7 +213,7 @@ func (r *BodyReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // Read implements io.Reader.
-func (r *BodyReader) Read(p []byte) (int, error) {
+func (r *bodyReader) Read(p []byte) (int, error) {
 	if r.off >= r.size {
 		return 0, io.EOF
 	}
@@ -229,7 +229,7 @@ func (r *BodyReader) Read(p []byte) (int, error) {
 }
 
 // Seek implements io.Seeker.
-func (r *BodyReader) Seek(offset int64, whence int) (int64, error) {
+func (r *bodyReader) Seek(offset int64, whence int) (int64, error) {
 	switch whence {
 	case io.SeekStart:
 	case io.SeekCurrent:
@@ -245,7 +245,7 @@ func (r *BodyReader) Seek(offset int64, whence int) (int64, error) {
 }
 
 // Close releases the cached chunk and the pin on the body.
-func (r *BodyReader) Close() error {
+func (r *bodyReader) Close() error {
 	r.chunkBuf = nil
 	r.chunkN = -1
 	if r.pinned {

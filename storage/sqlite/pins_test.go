@@ -111,7 +111,7 @@ func TestPinnedBodyTakenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	st.purgeBody(r.id) // as the close does in the background
+	st.purgeBody(r.(*bodyReader).id) // as the close does in the background
 	data, err := st.ReadBody(ctx, bodyIDOf(t, st, res2[0].MailboxID, res2[0].UID))
 	if err != nil || !bytes.Equal(data, b.Bytes()) {
 		t.Errorf("re-delivered message: %q, %v", data, err)

@@ -50,6 +50,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// The store is a whole backend.
+var _ storage.Backend = (*Store)(nil)
+
 // Store is an open mail store. It is safe for concurrent use.
 type Store struct {
 	dir  string
