@@ -162,8 +162,10 @@ func (s *Store) EachHeader(ctx context.Context, mailboxID int64, uids []uint32, 
 		return nil
 	}
 	list, _ := json.Marshal(uids)
-	rows, err := s.rdb.QueryContext(ctxOrBackground(ctx), `SELECT m.uid, substr(b.header, 1, ?) FROM messages m JOIN bodies b ON b.id=m.body_id
-		WHERE m.mailbox_id=? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, maxBytes, mailboxID, string(list))
+	ctx = ctxOrBackground(ctx)
+	mb, args := mailboxArg(ctx, mailboxID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT m.uid, substr(b.header, 1, ?) FROM messages m JOIN bodies b ON b.id=m.body_id
+		WHERE m.mailbox_id=`+mb+` AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, append(append([]any{maxBytes}, args...), string(list))...)
 	if err != nil {
 		return err
 	}
