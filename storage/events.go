@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -21,6 +22,24 @@ const (
 	EventAccountDelete                       // the account was deleted: its sessions end
 	EventPasswordChange                      // the account's password changed
 )
+
+var kindNames = [...]string{
+	EventAppend:         "append",
+	EventFlags:          "flags",
+	EventExpunge:        "expunge",
+	EventMailboxCreate:  "mailbox-create",
+	EventMailboxDelete:  "mailbox-delete",
+	EventMailboxRename:  "mailbox-rename",
+	EventAccountDisable: "account-disable",
+	EventAccountDelete:  "account-delete",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("event-kind-%d", k)
+}
 
 // Why a subscription ended (Subscription.Err).
 var (

@@ -122,7 +122,8 @@ type MailStore interface {
 	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (CopyResult, error)
 	// ClaimRecent returns the UIDs still marked \Recent and clears the
 	// mark, so that exactly one session sees each message as recent (RFC
-	// 3501 §2.3.2): with uids nil the whole mailbox, else those UIDs.
+	// 3501 §2.3.2): with uids nil the whole mailbox, else those UIDs,
+	// which must be UIDs the session was told of (appended ones).
 	ClaimRecent(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error)
 
 	// SearchHeaders returns one row per message of a mailbox, in UID

@@ -235,3 +235,21 @@ func TestOpenRemovesStaleSpools(t *testing.T) {
 		t.Fatalf("stale spool file still there: %v", err)
 	}
 }
+
+func TestPrepareBodyLineEndings(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\nb":       "a\r\nb",
+		"a\rb\r":     "a\r\nb\r\n",
+		"a\r\nb\r\n": "a\r\nb\r\n",
+		"\r\r\n\n":   "\r\n\r\n\r\n",
+		"":           "",
+	} {
+		b, err := PrepareBody(strings.NewReader(in), 0)
+		if err != nil || string(b.Bytes()) != want {
+			t.Errorf("PrepareBody(%q) = %q, %v; want %q", in, b.Bytes(), err, want)
+		}
+	}
+	if _, err := PrepareBody(strings.NewReader(strings.Repeat("x\n", 1000)), 1000); !errors.Is(err, ErrTooBig) {
+		t.Errorf("size cap: %v", err)
+	}
+}

@@ -9,32 +9,6 @@ import (
 	"postern/storage"
 )
 
-func TestQueueKeepsOrigin(t *testing.T) {
-	st := openTest(t)
-	ctx := context.Background()
-	for i, o := range []storage.Origin{storage.OriginForwarded, storage.OriginSubmission, storage.OriginServer} {
-		if err := st.Enqueue(ctx, storage.QueueItem{MsgID: o.String(), From: "a@example.test", Origin: o, Body: msg(fmt.Sprint(i), "x"),
-			Recipients: []storage.QueueRecipient{{Address: "x@remote.test"}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	list, err := st.QueueList(ctx)
-	if err != nil || len(list) != 3 {
-		t.Fatalf("%d entries, %v", len(list), err)
-	}
-	for _, e := range list {
-		if e.Origin.String() != e.MsgID {
-			t.Errorf("entry queued as %s reads back as %s", e.MsgID, e.Origin)
-		}
-	}
-	// Only mail someone authenticated is vouched for; an unknown value is not.
-	for o, want := range map[storage.Origin]bool{storage.OriginForwarded: false, storage.OriginSubmission: true, storage.OriginServer: true, storage.Origin(7): false} {
-		if o.Authenticated() != want {
-			t.Errorf("%v.Authenticated() = %v", o, !want)
-		}
-	}
-}
-
 // The migration that adds the origin column classifies entries queued before
 // it by what the server itself wrote into them; nothing a client sends can
 // make forwarded mail look submitted.

@@ -17,83 +17,6 @@ func bodyCount(t *testing.T, st *Store) (n int) {
 	return n
 }
 
-func TestAcceptSplitsLocalAndRemote(t *testing.T) {
-	st := openTest(t)
-	ctx := context.Background()
-	a := newAccount(t, st, "alice@example.test")
-	b := msg("hello", "both ways")
-	res, err := st.Accept(ctx, []storage.AppendItem{{AccountID: a.ID, Body: b}}, []storage.QueueItem{{
-		MsgID: "tx1", From: "alice@example.test", Body: b, Return: "HDRS", EnvelopeID: "env-1",
-		Recipients: []storage.QueueRecipient{
-			{Address: "x@remote.test", Notify: []string{"SUCCESS", "FAILURE"}, ORCPT: "rfc822;x@remote.test"},
-			{Address: "y@other.test"},
-			{Address: "z@REMOTE.test"},
-		},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 1 || res[0].UID != 1 {
-		t.Fatalf("append results %+v", res)
-	}
-	list, err := st.QueueList(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 {
-		t.Fatalf("%d entries, want one per domain (2)", len(list))
-	}
-	byDomain := map[string]storage.QueueEntry{}
-	for _, e := range list {
-		byDomain[e.Domain] = e
-	}
-	r := byDomain["remote.test"]
-	if len(r.Recipients) != 2 || r.Recipients[0].Address != "x@remote.test" || r.Recipients[1].Address != "z@REMOTE.test" {
-		t.Errorf("remote.test recipients %+v", r.Recipients)
-	}
-	if got := r.Recipients[0]; len(got.Notify) != 2 || got.Notify[1] != "FAILURE" || got.ORCPT != "rfc822;x@remote.test" {
-		t.Errorf("DSN parameters lost: %+v", got)
-	}
-	if r.From != "alice@example.test" || r.Return != "HDRS" || r.EnvelopeID != "env-1" || r.MsgID != "tx1" || r.Size != b.Size() {
-		t.Errorf("entry %+v", r)
-	}
-	if len(byDomain["other.test"].Recipients) != 1 {
-		t.Errorf("other.test %+v", byDomain["other.test"])
-	}
-	// One stored body for the local copy and both entries: three references.
-	var refs int
-	st.rdb.QueryRow(`SELECT refs FROM bodies WHERE id=?`, r.BodyID).Scan(&refs)
-	if bodyCount(t, st) != 1 || refs != 3 {
-		t.Errorf("bodies=%d refs=%d, want 1 body with 3 refs", bodyCount(t, st), refs)
-	}
-	data, err := st.ReadBody(ctx, r.BodyID)
-	if err != nil || string(data) != string(b.Bytes()) {
-		t.Errorf("queued body %q, %v", data, err)
-	}
-}
-
-func TestAcceptIsAtomic(t *testing.T) {
-	st := openTest(t)
-	ctx := context.Background()
-	a := newAccount(t, st, "alice@example.test")
-	b := msg("bad", "x")
-	_, err := st.Accept(ctx, []storage.AppendItem{{AccountID: a.ID, Body: b}},
-		[]storage.QueueItem{{From: "alice@example.test", Body: b, Recipients: []storage.QueueRecipient{{Address: "no-domain"}}}})
-	if !errors.Is(err, storage.ErrInvalidName) {
-		t.Fatalf("err = %v, want ErrInvalidName", err)
-	}
-	st2 := mailbox(t, st, a.ID, "INBOX")
-	if st2.UIDNext != 1 || bodyCount(t, st) != 0 {
-		t.Errorf("a failed Accept left a local copy (uidnext %d, %d bodies)", st2.UIDNext, bodyCount(t, st))
-	}
-	if err := st.Enqueue(ctx, storage.QueueItem{Body: b}); err == nil {
-		t.Error("entry without recipients accepted")
-	}
-	if err := st.Enqueue(ctx, storage.QueueItem{Recipients: []storage.QueueRecipient{{Address: "a@b.test"}}}); err == nil {
-		t.Error("entry without body accepted")
-	}
-}
-
 func TestQueueLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	st, err := Open(dir, Options{})
@@ -204,35 +127,5 @@ func TestQueueLifecycle(t *testing.T) {
 	}
 	if err := st.QueueDrop(ctx, 9999, storage.Notice{}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("drop of a missing entry: %v", err)
-	}
-}
-
-func TestQueueKeepsBodyOfLocalCopy(t *testing.T) {
-	st := openTest(t)
-	ctx := context.Background()
-	a := newAccount(t, st, "alice@example.test")
-	b := msg("shared", "body")
-	if _, err := st.Accept(ctx, []storage.AppendItem{{AccountID: a.ID, Body: b}},
-		[]storage.QueueItem{{From: "alice@example.test", Body: b, Recipients: []storage.QueueRecipient{{Address: "x@r.test"}}}}); err != nil {
-		t.Fatal(err)
-	}
-	list, _ := st.QueueList(ctx)
-	if _, err := st.QueueUpdate(ctx, storage.QueueUpdate{ID: list[0].ID, Rcpts: []storage.RcptResult{{N: 0, Status: storage.RcptDelivered}}}); err != nil {
-		t.Fatal(err)
-	}
-	inbox := mailbox(t, st, a.ID, "INBOX")
-	msgs, err := st.FetchMessages(ctx, inbox.ID, []uint32{1}, storage.FetchWant{})
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("local copy: %v %v", msgs, err)
-	}
-	if data, err := st.ReadBody(ctx, msgs[0].BodyID); err != nil || string(data) != string(b.Bytes()) {
-		t.Errorf("local copy's body after the queue released it: %v", err)
-	}
-	// Expunging the local copy now frees the body.
-	if _, err := st.Expunge(ctx, inbox.ID, []uint32{1}); err != nil {
-		t.Fatal(err)
-	}
-	if bodyCount(t, st) != 0 {
-		t.Error("body kept after its last reference went")
 	}
 }
