@@ -37,6 +37,15 @@ type Config struct {
 	HTTP       HTTP       `toml:"http"`
 	MTASTS     MTASTS     `toml:"mta_sts"`
 	DNS        DNS        `toml:"dns"`
+	Storage    Storage    `toml:"storage"`
+}
+
+// Storage is how the store keeps its history.
+type Storage struct {
+	// ExpungeHistory is how long expunged UIDs stay on record, so that
+	// an IMAP client resyncing after that long is told what vanished
+	// (RFC 7162 QRESYNC); one that stayed away longer resyncs fully.
+	ExpungeHistory time.Duration `toml:"expunge_history"`
 }
 
 // TLS names the certificate files; both empty means a self-signed certificate
@@ -122,6 +131,7 @@ func Default() Config {
 		Limits:   Limits{ConnectionsPerIP: 100, ConnectionsPerAccountIP: 20, Connections: 10000},
 		Delivery: Delivery{RelayTLS: RelayStartTLS, MaxQueueAge: 120 * time.Hour},
 		DKIM:     DKIM{Selector: "postern"},
+		Storage:  Storage{ExpungeHistory: 720 * time.Hour},
 	}
 	deployDefaults(&c)
 	return c
@@ -304,6 +314,9 @@ func (c *Config) Validate() error {
 	c.validateAuth(bad)
 	c.validateDelivery(bad)
 	c.validateDeploy(bad)
+	if h := c.Storage.ExpungeHistory; h < time.Hour || h > 87660*time.Hour {
+		bad("[storage] expunge_history", "%v: want from \"1h\" to \"87660h\" (ten years; e.g. \"720h\", 30 days)", h)
+	}
 	return errors.Join(errs...)
 }
 

@@ -133,6 +133,10 @@ func TestDeliveryAndDKIM(t *testing.T) {
 		{"[delivery]\nrelay_username = \"u\"\nrelay_password = \"p\"\n", "[delivery] relay_username"},
 		{"[delivery]\nmax_queue_age = \"10s\"\n", "[delivery] max_queue_age"},
 		{"[delivery]\nmax_queue_age = \"5 days\"\n", `[delivery] max_queue_age (line 2): invalid duration: "5 days"; write a duration such as`},
+		{"[storage]\nexpunge_history = \"30m\"\n", "[storage] expunge_history"},
+		{"[storage]\nexpunge_history = \"100000h\"\n", "[storage] expunge_history"},
+		{"[storage]\nexpunge_history = \"30 days\"\n", "[storage] expunge_history (line 2): invalid duration"},
+		{"[storage]\nexpunge_histroy = \"1h\"\n", "unknown key [storage] expunge_histroy"},
 		{"[dkim]\nselector = \"\"\n", "[dkim] selector"},
 		{"[dkim]\nselector = \"a b\"\n", "[dkim] selector"},
 		{"[dkim]\nselector = \"x/../y\"\n", "[dkim] selector"},
@@ -225,5 +229,16 @@ func TestEveryProblemReported(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestStorage(t *testing.T) {
+	c, err := Parse("[storage]\nexpunge_history = \"48h\"\n")
+	if err != nil || c.Storage.ExpungeHistory != 48*time.Hour {
+		t.Fatalf("expunge_history: %v, %v", c.Storage.ExpungeHistory, err)
+	}
+	q, err := Load(filepath.Join("..", "config.toml"))
+	if err != nil || q.Storage.ExpungeHistory != 720*time.Hour {
+		t.Errorf("quick start expunge_history: %v, %v", q.Storage.ExpungeHistory, err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"postern/storage"
 	"postern/storage/sqlite"
 )
 
@@ -268,7 +269,60 @@ listen_tls = ""
 			t.Errorf("message %s stored for %v, want all of %v or none", m.token, copies, want(m))
 		}
 	}
+	checkChangeLog(t, st, "alice@example.test", "bob@example.test")
 	t.Logf("%d messages sent, %d acknowledged before SIGKILL, %d stored", len(sent), nAcked, len(stored))
+}
+
+// checkChangeLog: every message in the accounts' INBOXes was logged as
+// appended, and nothing was logged that is not there (no expunge ran): a
+// change commits with its log entry or not at all.
+func checkChangeLog(t *testing.T, st *sqlite.Store, addrs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	logged := map[int64]map[uint32]bool{}
+	for pos := uint64(0); ; {
+		ch, err := st.ChangesAfter(ctx, pos, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) == 0 {
+			break
+		}
+		for _, c := range ch {
+			pos = c.Seq
+			if c.Kind != storage.EventAppend {
+				continue
+			}
+			if logged[c.MailboxID] == nil {
+				logged[c.MailboxID] = map[uint32]bool{}
+			}
+			for _, u := range c.UIDs {
+				logged[c.MailboxID][u] = true
+			}
+		}
+	}
+	for _, addr := range addrs {
+		acct, err := st.AccountByAddress(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		box, err := st.Mailbox(ctx, acct.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := st.MessageUIDs(ctx, box.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if !logged[box.ID][m.UID] {
+				t.Errorf("%s: message %d is stored, but its append is not in the change log", addr, m.UID)
+			}
+		}
+		if len(logged[box.ID]) != len(msgs) {
+			t.Errorf("%s: the change log has %d appends, the INBOX %d messages", addr, len(logged[box.ID]), len(msgs))
+		}
+	}
 }
 
 // TestSwaksAgainstPosternServe runs swaks against the real binary started

@@ -8,19 +8,23 @@ import (
 	"sync/atomic"
 )
 
-// EventKind says what changed.
+// EventKind says what changed. The values are stored in the change log:
+// a kind keeps its number, and new kinds take new numbers.
 type EventKind uint8
 
 const (
-	EventAppend         EventKind = iota + 1 // UIDs were added to a mailbox
-	EventFlags                               // flags of UIDs changed (Flags, ModSeqs parallel to UIDs)
-	EventExpunge                             // UIDs were removed from a mailbox
-	EventMailboxCreate                       // a mailbox was created
-	EventMailboxDelete                       // a mailbox was deleted
-	EventMailboxRename                       // a mailbox was renamed to NewName
-	EventAccountDisable                      // the account was disabled: its sessions end
-	EventAccountDelete                       // the account was deleted: its sessions end
-	EventPasswordChange                      // the account's password changed
+	EventAppend         EventKind = 1  // UIDs were added to a mailbox
+	EventFlags          EventKind = 2  // flags of UIDs changed (Flags, ModSeqs parallel to UIDs)
+	EventExpunge        EventKind = 3  // UIDs were removed from a mailbox
+	EventMailboxCreate  EventKind = 4  // a mailbox was created
+	EventMailboxDelete  EventKind = 5  // a mailbox was deleted
+	EventMailboxRename  EventKind = 6  // a mailbox was renamed to NewName
+	EventAccountDisable EventKind = 7  // the account was disabled: its sessions end
+	EventAccountDelete  EventKind = 8  // the account was deleted: its sessions end
+	EventPasswordChange EventKind = 9  // the account's password was changed
+	EventAccountEnable  EventKind = 10 // the account was enabled again
+	EventAccountCreate  EventKind = 11 // the account was created (Address)
+	EventAliasChange    EventKind = 12 // the alias Address was added to or deleted (AccountID 0)
 )
 
 var kindNames = [...]string{
@@ -32,6 +36,10 @@ var kindNames = [...]string{
 	EventMailboxRename:  "mailbox-rename",
 	EventAccountDisable: "account-disable",
 	EventAccountDelete:  "account-delete",
+	EventAccountEnable:  "account-enable",
+	EventAccountCreate:  "account-create",
+	EventPasswordChange: "password-change",
+	EventAliasChange:    "alias-change",
 }
 
 func (k EventKind) String() string {
@@ -48,24 +56,36 @@ var (
 )
 
 // Event is one committed change, published after the transaction that made it.
+// Every event is also written to the change log, in the same transaction.
 type Event struct {
 	Kind      EventKind
-	AccountID int64
+	AccountID int64 // 0 for a change of no account (EventAliasChange)
 	MailboxID int64
 	Mailbox   string // the mailbox's name at the time of the change
 	NewName   string // EventMailboxRename only
+	Address   string // account and alias events: the address
 	UIDs      []uint32
 	Flags     []FlagSet // EventFlags: the new flags, parallel to UIDs
 	ModSeqs   []uint64  // EventFlags: the new MODSEQ, parallel to UIDs
-	Origin    uint64    // the origin id of the writer (see WithOrigin), 0 if none
+	// ModSeq is the mailbox's HIGHESTMODSEQ after the change, for the
+	// events of a mailbox (RFC 7162 §3.1.2).
+	ModSeq uint64
+	// Seq is the change's position in the change log: positions grow in
+	// commit order, store-wide.
+	Seq    uint64
+	Origin uint64 // the origin id of the writer (see WithOrigin), 0 if none
 }
 
-// Bus carries change events from the store to live sessions. The in-process bus
-// serves one server; a multi-node deployment would carry events between nodes
-// behind the same interface.
+// Bus carries change events from the store to live sessions of one
+// process. The store publishes its own commits on it at once and those of
+// other processes as it reads them from the change log (Feed).
 type Bus interface {
 	Publish(events []Event)
 	Subscribe(accountID int64) *Subscription
+	// Resync tells every subscription that events may have been missed
+	// (Lost), and ends those of accounts for which check returns
+	// ErrAccountDeleted or ErrAccountDisabled.
+	Resync(check func(accountID int64) error)
 }
 
 // MaxQueuedEvents caps the events a subscription holds between two Drains, so
@@ -205,6 +225,21 @@ func (s *Subscription) Close() {
 	}
 }
 
+// lose drops the queued events and marks the subscription Lost.
+func (s *Subscription) lose() {
+	s.mu.Lock()
+	if s.closed || s.end.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.queue, s.uids, s.lost = nil, 0, true
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
 func (s *Subscription) push(ev Event) {
 	switch ev.Kind {
 	case EventAccountDelete:
@@ -213,8 +248,8 @@ func (s *Subscription) push(ev Event) {
 	case EventAccountDisable:
 		s.End(ErrAccountDisabled)
 		return
-	case EventPasswordChange:
-		return // for WatchAccounts; sessions go on
+	case EventPasswordChange, EventAccountEnable, EventAccountCreate, EventAliasChange:
+		return // no session shows them
 	}
 	s.mu.Lock()
 	if s.closed || s.discard || s.end.Err() != nil {
@@ -269,6 +304,30 @@ func (b *memBus) remove(s *Subscription) {
 		}
 	}
 	b.mu.Unlock()
+}
+
+func (b *memBus) Resync(check func(accountID int64) error) {
+	b.mu.RLock()
+	subs := make(map[int64][]*Subscription, len(b.subs))
+	for acct, m := range b.subs {
+		for s := range m {
+			subs[acct] = append(subs[acct], s)
+		}
+	}
+	b.mu.RUnlock()
+	for acct, list := range subs {
+		var why error
+		if check != nil {
+			why = check(acct)
+		}
+		for _, s := range list {
+			if errors.Is(why, ErrAccountDeleted) || errors.Is(why, ErrAccountDisabled) {
+				s.End(why)
+				continue
+			}
+			s.lose()
+		}
+	}
 }
 
 func (b *memBus) Publish(events []Event) {

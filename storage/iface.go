@@ -135,6 +135,9 @@ type MailStore interface {
 	// OpenBody opens a stored body for reading; ReadBody reads it whole.
 	OpenBody(ctx context.Context, bodyID int64) (BodyReader, error)
 	ReadBody(ctx context.Context, bodyID int64) ([]byte, error)
+
+	// History is what CONDSTORE and QRESYNC ask (RFC 7162).
+	History
 }
 
 // Maildrop is what the POP3 server needs: INBOX, its messages and their
@@ -236,6 +239,7 @@ type Backend interface {
 	// Authenticate checks a password with CheckLogin's rules, for what
 	// logs in without package auth.
 	Authenticate(ctx context.Context, address, password string) (Account, error)
+	ChangeLog
 
 	// CheckWritable fails when the store cannot commit a write now (the
 	// health check).

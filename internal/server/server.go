@@ -88,7 +88,9 @@ func NewLogger(format string, w io.Writer) *slog.Logger {
 
 // New opens the store and TLS material of cfg. Call Listen, then Serve.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Logger: logger})
+	// The server follows the change log: its sessions see what CLI
+	// commands and imports commit.
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Logger: logger, Follow: true, ExpungeHistory: cfg.Storage.ExpungeHistory})
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ func (s *Store) CreateAccount(ctx context.Context, address, password string) (st
 			return err
 		}
 		acct.ID, _ = res.LastInsertId()
+		t.publish(storage.Event{Kind: storage.EventAccountCreate, AccountID: acct.ID, Address: address})
 		for _, mb := range storage.DefaultMailboxes {
 			if _, err := createMailbox(t, acct.ID, mb.Name, mb.SpecialUse); err != nil {
 				return err
@@ -55,14 +56,15 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	address = mailaddr.Normalize(address)
 	return s.write(ctx, func(t *tx) error {
 		var id int64
-		err := t.QueryRow(`UPDATE accounts SET password_hash=? WHERE address=? RETURNING id`, hash, address).Scan(&id)
+		var stored string
+		err := t.QueryRow(`UPDATE accounts SET password_hash=? WHERE address=? RETURNING id, address`, hash, address).Scan(&id, &stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account %s: %w", address, storage.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		t.publish(storage.Event{Kind: storage.EventPasswordChange, AccountID: id})
+		t.publish(storage.Event{Kind: storage.EventPasswordChange, AccountID: id, Address: stored})
 		return nil
 	})
 }
@@ -72,7 +74,8 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 	address = mailaddr.Normalize(address)
 	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
-		if err := t.QueryRow(`SELECT id FROM accounts WHERE address=?`, address).Scan(&id); err != nil {
+		var stored string
+		if err := t.QueryRow(`SELECT id, address FROM accounts WHERE address=?`, address).Scan(&id, &stored); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("account %s: %w", address, storage.ErrNotFound)
 			}
@@ -104,7 +107,7 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 		if _, err := t.Exec(`DELETE FROM accounts WHERE id=?`, id); err != nil {
 			return err
 		}
-		t.publish(storage.Event{Kind: storage.EventAccountDelete, AccountID: id})
+		t.publish(storage.Event{Kind: storage.EventAccountDelete, AccountID: id, Address: stored})
 		return nil
 	})
 }
@@ -124,16 +127,19 @@ func (s *Store) setDisabled(ctx context.Context, address string, disabled bool) 
 	address = mailaddr.Normalize(address)
 	return s.writeFreeing(ctx, func(t *tx) error {
 		var id int64
-		err := t.QueryRow(`UPDATE accounts SET disabled=? WHERE address=? RETURNING id`, disabled, address).Scan(&id)
+		var stored string
+		err := t.QueryRow(`UPDATE accounts SET disabled=? WHERE address=? RETURNING id, address`, disabled, address).Scan(&id, &stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("account %s: %w", address, storage.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
+		kind := storage.EventAccountEnable
 		if disabled {
-			t.publish(storage.Event{Kind: storage.EventAccountDisable, AccountID: id})
+			kind = storage.EventAccountDisable
 		}
+		t.publish(storage.Event{Kind: kind, AccountID: id, Address: stored})
 		return nil
 	})
 }

@@ -50,3 +50,16 @@ func (w *accountWatchers) notify(events []storage.Event) {
 		}
 	}
 }
+
+// watchedBus is the bus the feed publishes on: it tells the account
+// watchers too, so that they hear of the changes other processes commit
+// (a password set with "postern user passwd") as of this one's.
+type watchedBus struct {
+	storage.Bus
+	w *accountWatchers
+}
+
+func (b watchedBus) Publish(events []storage.Event) {
+	b.Bus.Publish(events)
+	b.w.notify(events)
+}

@@ -20,6 +20,7 @@ func (s *Store) AddAlias(ctx context.Context, alias string, targets []string) er
 				return err
 			}
 		}
+		t.publish(storage.Event{Kind: storage.EventAliasChange, Address: alias})
 		return nil
 	})
 }
@@ -35,6 +36,7 @@ func (s *Store) DeleteAlias(ctx context.Context, alias string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("alias %s: %w", alias, storage.ErrNotFound)
 		}
+		t.publish(storage.Event{Kind: storage.EventAliasChange, Address: alias})
 		return nil
 	})
 }

@@ -127,6 +127,38 @@ func TestSIGKILLDuringAppends(t *testing.T) {
 		if len(msgs) != len(acked) {
 			t.Fatalf("round %d: %d of %d acknowledged appends survived", round, len(msgs), len(acked))
 		}
+		// Every committed append has its entry in the change log, and
+		// every entry its message.
+		logged := map[uint32]bool{}
+		for pos := uint64(0); ; {
+			ch, err := st.ChangesAfter(context.Background(), pos, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ch) == 0 {
+				break
+			}
+			for _, c := range ch {
+				pos = c.Seq
+				if c.Kind == storage.EventAppend && c.MailboxID == inbox.ID {
+					for _, u := range c.UIDs {
+						logged[u] = true
+					}
+				}
+			}
+		}
+		all, err := st.MessageUIDs(context.Background(), inbox.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range all {
+			if !logged[m.UID] {
+				t.Errorf("round %d: uid %d committed without its change-log entry", round, m.UID)
+			}
+		}
+		if len(logged) != len(all) {
+			t.Errorf("round %d: %d appends logged, %d messages stored", round, len(logged), len(all))
+		}
 		for _, m := range msgs[:20] {
 			body, err := st.ReadBody(context.Background(), m.BodyID)
 			if err != nil || !strings.Contains(string(body), strings.Repeat(acked[m.UID], 500)) {

@@ -131,7 +131,7 @@ func createMailbox(t *tx, accountID int64, name, specialUse string) (storage.Mai
 		return storage.Mailbox{}, err
 	}
 	id, _ := res.LastInsertId()
-	t.publish(storage.Event{Kind: storage.EventMailboxCreate, AccountID: accountID, MailboxID: id, Mailbox: name})
+	t.publish(storage.Event{Kind: storage.EventMailboxCreate, AccountID: accountID, MailboxID: id, Mailbox: name, ModSeq: 1})
 	return storage.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uv, UIDNext: 1, HighestModSeq: 1, SpecialUse: specialUse}, nil
 }
 
@@ -163,15 +163,16 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 }
 
 func deleteMailboxTx(t *tx, accountID, mailboxID int64, name string) error {
-	if _, err := expungeTx(t, storage.Mailbox{ID: mailboxID, AccountID: accountID, Name: name}, allUIDs); err != nil {
+	if _, err := expungeTx(t, storage.Mailbox{ID: mailboxID, AccountID: accountID, Name: name}, allUIDs, false); err != nil {
 		return err
 	}
-	if _, err := t.Exec(`DELETE FROM mailboxes WHERE id=?`, mailboxID); err != nil {
+	var modseq uint64
+	if err := t.QueryRow(`DELETE FROM mailboxes WHERE id=? RETURNING highestmodseq`, mailboxID).Scan(&modseq); err != nil {
 		return err
 	}
 	recent := &t.store.recent
 	t.atEnd(func() { recent.forget(mailboxID) })
-	t.publish(storage.Event{Kind: storage.EventMailboxDelete, AccountID: accountID, MailboxID: mailboxID, Mailbox: name})
+	t.publish(storage.Event{Kind: storage.EventMailboxDelete, AccountID: accountID, MailboxID: mailboxID, Mailbox: name, ModSeq: modseq})
 	return nil
 }
 
@@ -206,7 +207,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 			_, err = moveTx(t, src, allUIDs, dst)
 			return err
 		}
-		rows, err := t.Query(`SELECT id, name FROM mailboxes WHERE account_id=? AND (name=? OR substr(name, 1, ?)=?) ORDER BY name`,
+		rows, err := t.Query(`SELECT id, name, highestmodseq FROM mailboxes WHERE account_id=? AND (name=? OR substr(name, 1, ?)=?) ORDER BY name`,
 			accountID, oldName, len(oldName)+1, oldName+storage.Delimiter)
 		if err != nil {
 			return err
@@ -214,11 +215,12 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 		type ren struct {
 			id       int64
 			from, to string
+			modseq   uint64
 		}
 		var list []ren
 		for rows.Next() {
 			var r ren
-			if err := rows.Scan(&r.id, &r.from); err != nil {
+			if err := rows.Scan(&r.id, &r.from, &r.modseq); err != nil {
 				rows.Close()
 				return err
 			}
@@ -236,7 +238,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 			if _, err := t.Exec(`UPDATE subscriptions SET name=? WHERE account_id=? AND name=?`, r.to, accountID, r.from); err != nil && !isUniqueErr(err) {
 				return err
 			}
-			t.publish(storage.Event{Kind: storage.EventMailboxRename, AccountID: accountID, MailboxID: r.id, Mailbox: r.from, NewName: r.to})
+			t.publish(storage.Event{Kind: storage.EventMailboxRename, AccountID: accountID, MailboxID: r.id, Mailbox: r.from, NewName: r.to, ModSeq: r.modseq})
 		}
 		return nil
 	})

@@ -94,6 +94,7 @@ func appendTx(t *tx, items []storage.AppendItem) ([]storage.AppendResult, error)
 			}
 			ev = &storage.Event{Kind: storage.EventAppend, AccountID: it.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: []uint32{uid}}
 		}
+		ev.ModSeq = mb.HighestModSeq
 	}
 	if ev != nil {
 		t.publish(*ev)

@@ -258,6 +258,42 @@ CREATE TABLE IF NOT EXISTS auth_blocks (
 	PRIMARY KEY (source, account)
 ) WITHOUT ROWID;
 `,
+	// 6: the change log and the expunge history. Every committed change is
+	// logged in its transaction (storage.Change): seq grows in commit
+	// order, since SQLite commits one transaction at a time and
+	// AUTOINCREMENT never hands a position out again. Entries live a few
+	// minutes (storage.ChangeRetention); meta changes_pruned is the highest
+	// position pruned, so that a reader behind it knows it missed some.
+	// Expunged UIDs are kept apart, one row per expunge, for "what
+	// vanished since MODSEQ n" (RFC 7162 §3.2.5.1), as long as [storage]
+	// expunge_history says; mailboxes.vanished_floor is the highest MODSEQ
+	// whose expunges may be forgotten. Expunges before this migration were
+	// not kept: the floor of an existing mailbox is its HIGHESTMODSEQ.
+	`
+CREATE TABLE changes (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	node       INTEGER NOT NULL,
+	at         INTEGER NOT NULL,
+	origin     INTEGER NOT NULL DEFAULT 0,
+	account_id INTEGER NOT NULL DEFAULT 0,
+	mailbox_id INTEGER NOT NULL DEFAULT 0,
+	kind       INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL DEFAULT 0,
+	data       BLOB NOT NULL
+);
+INSERT INTO meta(key, value) VALUES('changes_pruned', 0);
+
+CREATE TABLE vanished (
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	modseq     INTEGER NOT NULL,
+	at         INTEGER NOT NULL,
+	uids       BLOB NOT NULL,
+	PRIMARY KEY (mailbox_id, modseq)
+) WITHOUT ROWID;
+CREATE INDEX vanished_at ON vanished(at);
+ALTER TABLE mailboxes ADD COLUMN vanished_floor INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET vanished_floor = highestmodseq;
+`,
 }
 
 // migrate brings the schema up to date. Each migration runs in its own

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
@@ -48,6 +49,22 @@ type Options struct {
 	// Logger receives what an administrator must know of (a full disk).
 	// Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Follow makes the store publish on its bus, besides its own
+	// changes, those other processes commit (a CLI command, an import),
+	// read from the change log every FollowInterval (default 200ms), and
+	// keep the log and the expunge history bounded. The server sets it;
+	// a CLI command, which has no sessions, does not.
+	Follow         bool
+	FollowInterval time.Duration
+	// ExpungeHistory is how long expunged UIDs stay on record for
+	// storage.History ([storage] expunge_history; 0 means
+	// storage.DefaultExpungeHistory).
+	ExpungeHistory time.Duration
+	// NodeID identifies the writer in the change log; 0 means
+	// storage.NodeID(). Only tests that play several processes in one
+	// set it.
+	NodeID uint64
 }
 
 // The store is a whole backend.
@@ -66,6 +83,10 @@ type Store struct {
 	pins             bodyPins        // see BodyReader
 	space            *space          // see writeFreeing
 	*storage.Spooler                 // SpoolBody
+	node             uint64
+	feed             *storage.Feed
+	stopFollow       context.CancelFunc
+	following        chan struct{} // closed when the follower has stopped
 
 	writes chan *writeReq
 	done   chan struct{} // closed when the writer goroutine has exited
@@ -144,19 +165,45 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ReserveBytes == 0 {
 		opts.ReserveBytes = DefaultReserveBytes
 	}
-	s := &Store{
-		dir:     dir,
-		wdb:     wdb,
-		rdb:     rdb,
-		bus:     opts.Bus,
-		opts:    opts,
-		Spooler: storage.NewSpooler(dir, opts.AnalysisMemory),
-		space:   newSpace(dir, opts.ReserveBytes, wdb, opts.Logger),
-		writes:  make(chan *writeReq, 1024),
-		done:    make(chan struct{}),
-		closed:  make(chan struct{}),
+	if opts.NodeID == 0 {
+		opts.NodeID = storage.NodeID()
 	}
+	if opts.FollowInterval <= 0 {
+		opts.FollowInterval = 200 * time.Millisecond
+	}
+	s := &Store{
+		dir:       dir,
+		wdb:       wdb,
+		rdb:       rdb,
+		bus:       opts.Bus,
+		opts:      opts,
+		node:      opts.NodeID,
+		Spooler:   storage.NewSpooler(dir, opts.AnalysisMemory),
+		space:     newSpace(dir, opts.ReserveBytes, wdb, opts.Logger),
+		writes:    make(chan *writeReq, 1024),
+		done:      make(chan struct{}),
+		closed:    make(chan struct{}),
+		following: make(chan struct{}),
+	}
+	// The position to follow from is read before the writer starts: the
+	// store's sessions see every change committed after it opened.
+	pos, err := s.LastChange(context.Background())
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open %s: reading the change log: %w", path, err)
+	}
+	s.feed = storage.NewFeed(storage.FeedOptions{Log: s, Bus: watchedBus{opts.Bus, &s.accountWatch}, Node: s.node, Follow: opts.Follow, Pos: pos,
+		Check: s.accountState, Logger: opts.Logger, ExpungeHistory: opts.ExpungeHistory})
 	go s.writer()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopFollow = cancel
+	go func() {
+		defer close(s.following)
+		if opts.Follow {
+			s.feed.Run(ctx, opts.FollowInterval)
+		}
+	}()
 	return s, nil
 }
 
@@ -182,6 +229,8 @@ func (s *Store) Close() error {
 		return nil
 	default:
 	}
+	s.stopFollow()
+	<-s.following
 	close(s.closed)
 	<-s.done
 	s.space.close()

@@ -78,7 +78,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 			return err
 		}
 		defer stmt.Close()
-		ev := storage.Event{Kind: storage.EventFlags, AccountID: mb.AccountID, MailboxID: mb.ID, Mailbox: mb.Name,
+		ev := storage.Event{Kind: storage.EventFlags, AccountID: mb.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, ModSeq: modseq,
 			UIDs: make([]uint32, len(changes)), Flags: make([]storage.FlagSet, len(changes)), ModSeqs: make([]uint64, len(changes))}
 		for i, c := range changes {
 			if _, err := stmt.Exec(int(c.Flags.System), encodeKeywords(c.Flags.Keywords), modseq, mailboxID, c.UID); err != nil {
@@ -145,7 +145,7 @@ func moveTx(t *tx, src storage.Mailbox, sel uidSel, dst storage.Mailbox) (storag
 	if err != nil || len(res.SrcUIDs) == 0 {
 		return res, err
 	}
-	_, err = expungeTx(t, src, uidSel{uids: res.SrcUIDs})
+	_, err = expungeTx(t, src, uidSel{uids: res.SrcUIDs}, true)
 	return res, err
 }
 
@@ -203,7 +203,7 @@ func copyTx(t *tx, src storage.Mailbox, sel uidSel, dst storage.Mailbox) (storag
 	if _, err := t.Exec(`UPDATE mailboxes SET uidnext=?, highestmodseq=? WHERE id=?`, uid, modseq, dst.ID); err != nil {
 		return res, err
 	}
-	t.publish(storage.Event{Kind: storage.EventAppend, AccountID: dst.AccountID, MailboxID: dst.ID, Mailbox: dst.Name, UIDs: res.DstUIDs})
+	t.publish(storage.Event{Kind: storage.EventAppend, AccountID: dst.AccountID, MailboxID: dst.ID, Mailbox: dst.Name, UIDs: res.DstUIDs, ModSeq: modseq})
 	return res, nil
 }
 
@@ -222,13 +222,15 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]
 		if err != nil {
 			return err
 		}
-		out, err = expungeTx(t, mb, sel)
+		out, err = expungeTx(t, mb, sel, true)
 		return err
 	})
 	return out, err
 }
 
-func expungeTx(t *tx, mb storage.Mailbox, sel uidSel) ([]uint32, error) {
+// expungeTx removes the selected messages and, with record, keeps their
+// UIDs in the expunge history (not for a mailbox about to be deleted).
+func expungeTx(t *tx, mb storage.Mailbox, sel uidSel, record bool) ([]uint32, error) {
 	where, args := sel.where()
 	rows, err := t.Query(`DELETE FROM messages WHERE mailbox_id=?`+where+` RETURNING uid, body_id`, append([]any{mb.ID}, args...)...)
 	if err != nil {
@@ -259,9 +261,16 @@ func expungeTx(t *tx, mb storage.Mailbox, sel uidSel) ([]uint32, error) {
 		}
 	}
 	sortUIDs(uids)
-	if _, err := t.Exec(`UPDATE mailboxes SET highestmodseq=highestmodseq+1 WHERE id=?`, mb.ID); err != nil {
+	// RFC 7162 §3.1.1: an expunge raises HIGHESTMODSEQ too.
+	var modseq uint64
+	if err := t.QueryRow(`UPDATE mailboxes SET highestmodseq=highestmodseq+1 WHERE id=? RETURNING highestmodseq`, mb.ID).Scan(&modseq); err != nil {
 		return nil, err
 	}
-	t.publish(storage.Event{Kind: storage.EventExpunge, AccountID: mb.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: uids})
+	if record {
+		if err := recordExpunge(t, mb.ID, modseq, uids); err != nil {
+			return nil, err
+		}
+	}
+	t.publish(storage.Event{Kind: storage.EventExpunge, AccountID: mb.AccountID, MailboxID: mb.ID, Mailbox: mb.Name, UIDs: uids, ModSeq: modseq})
 	return uids, nil
 }

@@ -132,6 +132,10 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		t := &tx{Tx: sqltx, ctx: r.ctx, store: s, origin: storage.OriginFrom(r.ctx), ended: &ended}
 		err := r.fn(t)
+		if err == nil && len(t.events) > 0 {
+			// No change commits without its entry in the log.
+			err = s.logEvents(sqltx, t.events)
+		}
 		if len(batch) > 1 {
 			if err != nil {
 				if _, rerr := sqltx.Exec("ROLLBACK TO req"); rerr != nil {
@@ -159,11 +163,14 @@ func (s *Store) commit(batch []*writeReq) {
 		return
 	}
 	runEnded()
+	var events []storage.Event
 	for i, r := range batch {
-		if errs[i] == nil && len(r.events) > 0 {
-			s.bus.Publish(r.events)
-			s.accountWatch.notify(r.events)
+		if errs[i] == nil {
+			events = append(events, r.events...)
 		}
+	}
+	s.feed.Publish(context.Background(), events)
+	for i, r := range batch {
 		r.result <- errs[i]
 	}
 }

@@ -11,6 +11,7 @@ import (
 var eventTests = []test{
 	{"MessageEvents", testMessageEvents},
 	{"MailboxEvents", testMailboxEvents},
+	{"EventsCarryModSeq", testEventsCarryModSeq},
 }
 
 // Every committed change reaches the subscriptions of its account, in
@@ -57,6 +58,16 @@ func testMessageEvents(t *testing.T, h Harness) {
 	}
 	if subOther.Pending() != 0 {
 		t.Error("another account saw the events")
+	}
+	for _, e := range evs {
+		if e.Seq == 0 {
+			t.Errorf("%s event without a change-log position", e.Kind)
+		}
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq <= evs[i-1].Seq {
+			t.Errorf("events out of log order: %d then %d", evs[i-1].Seq, evs[i].Seq)
+		}
 	}
 }
 
@@ -108,5 +119,33 @@ func testMailboxEvents(t *testing.T, h Harness) {
 	}
 	if e := evs[6]; e.MailboxID != box.ID || e.Mailbox != "Q" {
 		t.Errorf("delete event %+v", e)
+	}
+}
+
+// Events of a mailbox carry the mailbox's HIGHESTMODSEQ after the change,
+// which only grows.
+func testEventsCarryModSeq(t *testing.T, h Harness) {
+	st := h.Open(t)
+	ctx := context.Background()
+	a := newAccount(t, st, "a@example.test")
+	inbox := mailbox(t, st, a.ID, "INBOX")
+	sub := st.Subscribe(a.ID)
+	defer sub.Close()
+	appendMsgs(t, st, a.ID, "INBOX", 2)
+	st.StoreFlags(ctx, inbox.ID, []uint32{1}, storage.FlagsAdd, storage.FlagSet{System: storage.FlagDeleted})
+	st.Expunge(ctx, inbox.ID, nil)
+	evs := drainUntil(t, sub, func(e []storage.Event) bool { return len(e) >= 3 })
+	var last uint64
+	for _, e := range evs {
+		if e.ModSeq <= last {
+			t.Errorf("%s event with MODSEQ %d after %d", e.Kind, e.ModSeq, last)
+		}
+		last = e.ModSeq
+	}
+	if m := mailbox(t, st, a.ID, "INBOX"); m.HighestModSeq != last {
+		t.Errorf("HIGHESTMODSEQ %d, the last event said %d", m.HighestModSeq, last)
+	}
+	if evs[1].ModSeqs[0] != evs[1].ModSeq {
+		t.Errorf("flags event: message MODSEQ %d, mailbox MODSEQ %d", evs[1].ModSeqs[0], evs[1].ModSeq)
 	}
 }
