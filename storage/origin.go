@@ -10,7 +10,9 @@ import (
 // Every process that opens a store is a node: the server, a CLI command,
 // an import, later another server on the same database. Each change it
 // commits is logged with its node id, so that a reader of the change log
-// tells its own changes from those of others.
+// tells its own changes from those of others. Origin ids, which sessions
+// also use as their ids, begin with the node id, so that they never
+// collide across processes either.
 
 var nodeID = newNodeID()
 
@@ -28,6 +30,20 @@ func newNodeID() uint64 {
 
 // NodeID returns this process's node id: 64 random bits, drawn at start.
 func NodeID() uint64 { return nodeID }
+
+var nodeTaken atomic.Bool
+
+// NewNodeID returns the node id for a store being opened: this process's
+// node id for the first store, a fresh random one for every later store.
+// A process opens one store, so its changes are logged with its node id;
+// a test that opens several on one data directory gets several nodes, as
+// several processes would be.
+func NewNodeID() uint64 {
+	if nodeTaken.CompareAndSwap(false, true) {
+		return nodeID
+	}
+	return newNodeID()
+}
 
 type originKey struct{}
 

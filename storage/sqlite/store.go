@@ -62,8 +62,7 @@ type Options struct {
 	// storage.DefaultExpungeHistory).
 	ExpungeHistory time.Duration
 	// NodeID identifies the writer in the change log; 0 means
-	// storage.NodeID(). Only tests that play several processes in one
-	// set it.
+	// storage.NewNodeID().
 	NodeID uint64
 }
 
@@ -166,7 +165,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.ReserveBytes = DefaultReserveBytes
 	}
 	if opts.NodeID == 0 {
-		opts.NodeID = storage.NodeID()
+		opts.NodeID = storage.NewNodeID()
 	}
 	if opts.FollowInterval <= 0 {
 		opts.FollowInterval = 200 * time.Millisecond
