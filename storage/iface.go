@@ -237,7 +237,9 @@ type Backend interface {
 	AdminStore
 	Logins
 	// Authenticate checks a password with CheckLogin's rules, for what
-	// logs in without package auth.
+	// logs in without package auth: unknown accounts and wrong passwords
+	// give ErrAuthFailed, the right password of a disabled account
+	// ErrAccountDisabled.
 	Authenticate(ctx context.Context, address, password string) (Account, error)
 	ChangeLog
 

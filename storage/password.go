@@ -93,15 +93,20 @@ var dummyHash, _ = HashPassword("postern-timing-equaliser")
 
 // CheckLogin applies the login rules to what a backend found for an
 // address: the account and its password hash, found false when there is
-// no such account. Unknown accounts, wrong passwords and disabled accounts
-// all give ErrAuthFailed, so a client cannot tell them apart.
+// no such account. Unknown accounts and wrong passwords give
+// ErrAuthFailed, so that a client cannot tell them apart. The right
+// password of a disabled account gives ErrAccountDisabled: its owner is
+// told why the login fails, and nobody else learns more than a failure.
 func CheckLogin(a Account, hash string, found bool, password string) (Account, error) {
 	if !found {
 		CheckPassword(dummyHash, password)
 		return Account{}, ErrAuthFailed
 	}
-	if !CheckPassword(hash, password) || a.Disabled {
+	if !CheckPassword(hash, password) {
 		return Account{}, ErrAuthFailed
+	}
+	if a.Disabled {
+		return Account{}, fmt.Errorf("account %s: %w", a.Address, ErrAccountDisabled)
 	}
 	return a, nil
 }

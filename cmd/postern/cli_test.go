@@ -159,7 +159,7 @@ func TestUserDisableEnable(t *testing.T) {
 		t.Errorf("user list after disable: %q", out)
 	}
 	st := openCLIStore(t, cfg)
-	if _, err := st.Authenticate(context.Background(), "dave@example.test", "dave's password"); !errors.Is(err, storage.ErrAuthFailed) {
+	if _, err := st.Authenticate(context.Background(), "dave@example.test", "dave's password"); !errors.Is(err, storage.ErrAccountDisabled) {
 		t.Errorf("login of a disabled account: %v", err)
 	}
 	st.Close()

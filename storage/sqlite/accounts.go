@@ -192,8 +192,7 @@ func (s *Store) Credentials(ctx context.Context, address string) (storage.Accoun
 	return a, hash, nil
 }
 
-// Authenticate checks a password. Unknown accounts, wrong passwords and disabled
-// accounts all give ErrAuthFailed, so a client cannot tell them apart.
+// Authenticate checks a password (storage.CheckLogin has the rules).
 func (s *Store) Authenticate(ctx context.Context, address, password string) (storage.Account, error) {
 	a, hash, err := s.Credentials(ctx, address)
 	found := err == nil
