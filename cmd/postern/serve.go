@@ -29,7 +29,7 @@ func runServe(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if err := srv.Listen(); err != nil {
-		srv.Store.Close()
+		srv.Close()
 		return err
 	}
 	sigs := make(chan os.Signal, 1)

@@ -192,3 +192,64 @@ func TestServeRefusesToStart(t *testing.T) {
 		}
 	}
 }
+
+// A second `postern serve` on the same data_dir refuses to start, naming
+// the lock file and the server that holds it; CLI commands work beside
+// the running one, and once it stops, a new one starts.
+func TestOneServePerDataDir(t *testing.T) {
+	bin := postern(t)
+	addrs := freePorts(t, 9)
+	cfg := serveConfig(t, addrs)
+	var logs bytes.Buffer
+	first := exec.Command(bin, "serve", "-config", cfg)
+	first.Stderr, first.Stdout = &logs, &logs
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	waitListening(t, addrs[0], &logs)
+
+	// The same data_dir on other ports.
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := string(text)
+	addrs2 := freePorts(t, 9)
+	for i, a := range addrs2 {
+		other = strings.Replace(other, addrs[i], a, 1)
+	}
+	cfg2 := filepath.Join(t.TempDir(), "second.toml")
+	if err := os.WriteFile(cfg2, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "serve", "-config", cfg2).CombinedOutput()
+	lock := filepath.Join(filepath.Dir(cfg), "data", "postern.lock")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), lock) ||
+		!strings.Contains(string(out), fmt.Sprintf("(pid %d)", first.Process.Pid)) {
+		t.Errorf("second serve: %v\n%s\nwant exit 1 naming %s and pid %d", err, out, lock, first.Process.Pid)
+	}
+	for _, args := range [][]string{{"user", "add", "carol@example.test"}, {"user", "list"}, {"queue", "list"}} {
+		c := exec.Command(bin, append([]string{"-config", cfg2}, args...)...)
+		c.Stdin = strings.NewReader("a password long enough\n")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Errorf("postern %s beside the server: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	first.Process.Signal(syscall.SIGTERM)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first serve: %v\n%s", err, logs.String())
+	}
+	var logs2 bytes.Buffer
+	second := exec.Command(bin, "serve", "-config", cfg2)
+	second.Stderr, second.Stdout = &logs2, &logs2
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Process.Kill()
+	waitListening(t, addrs2[0], &logs2)
+	second.Process.Signal(syscall.SIGTERM)
+	if err := second.Wait(); err != nil {
+		t.Errorf("serve after the first stopped: %v\n%s", err, logs2.String())
+	}
+}

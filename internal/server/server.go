@@ -72,6 +72,7 @@ type Server struct {
 	failed    atomic.Bool // a listener stopped on its own
 	stopACME  context.CancelFunc
 	stopWatch chan struct{} // ends watchCertificate
+	unlock    func()        // releases data_dir's LockFile
 
 	listeners []listener
 	wg        sync.WaitGroup
@@ -86,12 +87,21 @@ func NewLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// New opens the store and TLS material of cfg. Call Listen, then Serve.
+// New takes data_dir's lock (LockFile) and opens the store and TLS
+// material of cfg. Call Listen, then Serve; Shutdown or Close release
+// them.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
+	// Before the store is opened: a second server must not start
+	// deleting bodies the first one still streams.
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	// The server follows the change log: its sessions see what CLI
 	// commands and imports commit.
 	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{Logger: logger, Follow: true, ExpungeHistory: cfg.Storage.ExpungeHistory})
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	// Bodies a reader kept past their last expunge when the server stopped.
@@ -104,6 +114,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 	cert, err := tlsutil.LoadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		st.Close()
+		unlock()
 		return nil, err
 	}
 	if generated && !cfg.TLS.ACME {
@@ -118,6 +129,7 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		Certificate: cert,
 		Logger:      logger,
 		errs:        make(chan error, 16),
+		unlock:      unlock,
 	}
 	s.Metrics = s.newMetrics()
 	s.Auth = newAuth(cfg, st, logger, func(protocol string, ok bool) {
@@ -321,6 +333,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, s.Store.Close())
+	errs = append(errs, s.Close())
 	return errors.Join(errs...)
+}
+
+// Close closes the store and releases data_dir: what Shutdown ends with,
+// and what a server that could not Listen is closed with.
+func (s *Server) Close() error {
+	err := s.Store.Close()
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return err
 }

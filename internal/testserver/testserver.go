@@ -90,7 +90,7 @@ func Start(t testing.TB, opts Options) *Server {
 	srv.TuneOutbound = opts.TuneOutbound
 	srv.ACMEClient = opts.ACMEClient
 	if err := srv.Listen(); err != nil {
-		srv.Store.Close()
+		srv.Close()
 		t.Fatalf("testserver: %v", err)
 	}
 	srv.Serve()
