@@ -12,7 +12,17 @@
 // most 4096 parts, and runs in time and memory linear in the message size.
 package mimeinfo
 
-import "time"
+import (
+	"strings"
+	"time"
+)
+
+// Version numbers the analysis Parse makes. The store records it with
+// every body, and `postern reindex` analyses again the bodies stored by an
+// older version: raise it whenever Parse changes what it computes. History:
+// 1, ENVELOPE, BODYSTRUCTURE and the decoded fields SEARCH compares; 2, the
+// base subject and the parsed addresses.
+const Version = 2
 
 // Info is what the store keeps per message body.
 type Info struct {
@@ -26,6 +36,15 @@ type Info struct {
 	Subject, From, To, Cc, Bcc, MessageID, InReplyTo, References string
 
 	Date time.Time // Date: header parsed (RFC 5322, lenient, obsolete forms), zero if missing/unparseable
+
+	// BaseSubject is Subject as SORT and THREAD compare it (RFC 5256
+	// §2.1; see the function BaseSubject).
+	BaseSubject string
+	// The addresses of the originator and destination fields as
+	// mailbox@host, the domain lower-cased, the local part as written; a
+	// group gives its members, and an entry that names no mailbox and
+	// domain is left out.
+	FromAddrs, SenderAddrs, ReplyToAddrs, ToAddrs, CcAddrs, BccAddrs []string
 }
 
 // Parse analyses a message whose line endings are already CRLF. It never fails
@@ -51,8 +70,37 @@ func Parse(msg []byte) *Info {
 	if f.date.ok {
 		info.Date = parseDate(f.date.v)
 	}
+	info.BaseSubject, _ = BaseSubject(info.Subject)
+	info.FromAddrs = addrSpecs(f.from)
+	info.SenderAddrs = addrSpecs(f.sender)
+	info.ReplyToAddrs = addrSpecs(f.replyTo)
+	info.ToAddrs = addrSpecs(f.to)
+	info.CcAddrs = addrSpecs(f.cc)
+	info.BccAddrs = addrSpecs(f.bcc)
 	info.Envelope = appendEnvelope(make([]byte, 0, 256), f)
 	info.Body = root.appendBody(make([]byte, 0, 256), msg, false)
 	info.BodyStructure = root.appendBody(make([]byte, 0, 512), msg, true)
 	return info
+}
+
+// maxAddrs bounds the addresses kept of one field: a list of thousands is
+// junk or a mass mailing, and what SEARCH and SORT need is in the first.
+const maxAddrs = 1000
+
+// addrSpecs returns the mailbox@host of each address of a field.
+func addrSpecs(v hval) []string {
+	if !v.ok {
+		return nil
+	}
+	var out []string
+	for _, a := range AddressList(v.v) {
+		if a.Mailbox == "" || a.Host == "" {
+			continue
+		}
+		out = append(out, a.Mailbox+"@"+strings.ToLower(a.Host))
+		if len(out) == maxAddrs {
+			break
+		}
+	}
+	return out
 }
