@@ -205,10 +205,22 @@ type QueueStore interface {
 	ReadBody(ctx context.Context, bodyID int64) ([]byte, error)
 }
 
-// AdminStore is what the command line manages: accounts, aliases and the
-// queue.
+// Reindexer analyses stored bodies again when the analysis improves
+// (mimeinfo.Version), while the server runs.
+type Reindexer interface {
+	// StaleBodies counts the bodies an older analysis computed.
+	StaleBodies(ctx context.Context) (int, error)
+	// ReindexBodies analyses up to limit stale bodies again and stores
+	// the results in one short write; it returns how many it did, 0 when
+	// none is left.
+	ReindexBodies(ctx context.Context, limit int) (int, error)
+}
+
+// AdminStore is what the command line manages: accounts, aliases, the
+// queue, and re-analysis.
 type AdminStore interface {
 	QueueStore
+	Reindexer
 	// The lockouts the server set: "postern auth blocked|unblock".
 	AuthBlocks(ctx context.Context, now time.Time) ([]AuthBlock, error)
 	DeleteAuthBlocks(ctx context.Context, source, account string) (int, error)

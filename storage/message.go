@@ -64,7 +64,7 @@ type CopyResult struct {
 
 // SearchColumns selects the decoded header columns SearchHeaders loads, so
 // that a SEARCH on one field does not pay for the others.
-type SearchColumns uint8
+type SearchColumns uint16
 
 const (
 	SearchSubject SearchColumns = 1 << iota
@@ -74,6 +74,10 @@ const (
 	SearchBcc
 	SearchMessageID
 	SearchDate
+	SearchInReplyTo   // InReplyTo
+	SearchReferences  // References
+	SearchBaseSubject // BaseSubject
+	SearchAddresses   // the parsed address lists, FromAddrs to BccAddrs
 )
 
 // HeaderRow is what SEARCH needs of one message without reading its body:
@@ -88,4 +92,8 @@ type HeaderRow struct {
 	// Loaded only when selected by SearchColumns; empty otherwise.
 	Subject, From, To, Cc, Bcc, MessageID string
 	Date                                  time.Time // in the field's own zone; zero if missing or unparseable
+	InReplyTo, References                 string
+	BaseSubject                           string // RFC 5256 §2.1
+	// mailbox@host, the domain lower-cased (mimeinfo.Info).
+	FromAddrs, SenderAddrs, ReplyToAddrs, ToAddrs, CcAddrs, BccAddrs []string
 }

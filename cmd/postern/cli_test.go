@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"postern/config"
+	"postern/mimeinfo"
 	"postern/storage"
 	"postern/storage/sqlite"
 )
@@ -193,4 +196,59 @@ func openCLIStore(t *testing.T, cfgPath string) *sqlite.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+func TestReindex(t *testing.T) {
+	cfg := writeConfig(t, "")
+	if code, _, errs := cli(t, cfg, "a long enough password\n", "user", "add", "dave@example.test"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, _ := cli(t, cfg, "", "reindex"); code != 0 || !strings.Contains(out, "nothing to do") {
+		t.Errorf("reindex of an empty store: %d %q", code, out)
+	}
+	st := openCLIStore(t, cfg)
+	dave, err := st.AccountByAddress(context.Background(), "dave@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		body := storage.NewBody([]byte("Subject: Re: note " + strconv.Itoa(i) + "\r\n\r\nx\r\n"))
+		if _, err := st.Append(context.Background(), []storage.AppendItem{{AccountID: dave.ID, Body: body}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	makeStale(t, cfg)
+	code, out, errs := cli(t, cfg, "", "reindex")
+	if code != 0 || !strings.Contains(out, "reindexed 3 messages") || !strings.Contains(errs, "reindex") || !strings.Contains(errs, "3") {
+		t.Errorf("reindex: %d, stdout %q, stderr %q", code, out, errs)
+	}
+	st = openCLIStore(t, cfg)
+	defer st.Close()
+	if n, err := st.StaleBodies(context.Background()); n != 0 || err != nil {
+		t.Errorf("%d bodies stale after reindex, %v", n, err)
+	}
+	inbox, _ := st.Mailbox(context.Background(), dave.ID, "INBOX")
+	rows, _ := st.SearchHeaders(context.Background(), inbox.ID, storage.SearchBaseSubject)
+	if len(rows) != 3 || rows[2].BaseSubject != "note 2" {
+		t.Errorf("after reindex: %+v", rows)
+	}
+}
+
+// makeStale marks every body of the config's store as analysed by the
+// version before, with the columns that version did not fill empty.
+func makeStale(t *testing.T, cfgPath string) {
+	t.Helper()
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(c.DataDir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE bodies SET analysis = ?; UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
+		t.Fatal(err)
+	}
 }

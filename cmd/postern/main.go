@@ -41,6 +41,7 @@ var commands = []command{
 	{"queue show", "ID", "show a queued message and its recipients", runQueueShow},
 	{"queue retry", "ID|--all", "try a queued message (or all) again now", runQueueRetry},
 	{"queue drop", "ID [--silent]", "remove a queued message, with a bounce to the sender unless --silent", runQueueDrop},
+	{"reindex", "", "analyse stored messages again after an upgrade that improves the analysis (the server keeps running)", runReindex},
 	{"dkim keygen", "DOMAIN [-type ed25519|rsa]", "make a DKIM key for DOMAIN and print its DNS record", runDKIMKeygen},
 	{"dns check", "DOMAIN [-servers HOST:PORT,...]", "look up DOMAIN's DNS records and report what is missing or wrong", runDNSCheck},
 	{"dns", "DOMAIN", "print the DNS records DOMAIN needs, in zone-file form", runDNS},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"postern/internal/testserver"
+	"postern/mimeinfo"
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // cliProc runs the real postern command line in its own process against a
@@ -229,5 +232,51 @@ func TestCLIBounceReachesIdle(t *testing.T) {
 	idle.send("f FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
 	if l := idle.expect("f OK"); !strings.Contains(strings.Join(l, "\n"), "Undelivered") && !strings.Contains(strings.Join(l, "\n"), "Delivery Status") {
 		t.Errorf("the bounce: %q", l)
+	}
+}
+
+// The server warns at start when messages were analysed by an older
+// version; `postern reindex` analyses them again beside the running
+// server, which keeps taking mail meanwhile, and the warning goes.
+func TestReindexBesideTheServer(t *testing.T) {
+	dir := t.TempDir()
+	ts := testserver.Start(t, testserver.Options{Dir: dir})
+	ts.AddUser(t, "alice@example.test", "alice-pw")
+	for i := range 5 {
+		sendMX(t, ts, "x@remote.test", []string{"alice@example.test"}, fmt.Sprintf("Subject: Re: [list] note %d\r\n\r\nx\r\n", i))
+	}
+	ts.Stop()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE bodies SET analysis = ?; UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var log syncBuffer
+	ts = testserver.Start(t, testserver.Options{Dir: dir, Log: &log})
+	if !strings.Contains(log.String(), "postern reindex") || !strings.Contains(log.String(), "count=5") {
+		t.Errorf("no warning about the stale messages:\n%s", log.String())
+	}
+	cli := newCLI(t, ts)
+	done := make(chan string)
+	go func() { done <- cli.run("", "reindex") }()
+	sendMX(t, ts, "x@remote.test", []string{"alice@example.test"}, "Subject: during the reindex\r\n\r\nx\r\n")
+	if out := <-done; !strings.Contains(out, "reindexed 5 messages") {
+		t.Errorf("reindex said %q", out)
+	}
+	a, _ := ts.Store.AccountByAddress(context.Background(), "alice@example.test")
+	inbox, _ := ts.Store.Mailbox(context.Background(), a.ID, "INBOX")
+	rows, err := ts.Store.SearchHeaders(context.Background(), inbox.ID, storage.SearchBaseSubject)
+	if err != nil || len(rows) != 6 || rows[4].BaseSubject != "note 4" || rows[5].BaseSubject != "during the reindex" {
+		t.Errorf("after the reindex: %+v, %v", rows, err)
+	}
+	ts.Stop()
+	var log2 syncBuffer
+	testserver.Start(t, testserver.Options{Dir: dir, Log: &log2})
+	if strings.Contains(log2.String(), "postern reindex") {
+		t.Errorf("warning after the reindex:\n%s", log2.String())
 	}
 }

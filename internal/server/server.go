@@ -25,6 +25,7 @@ import (
 	"postern/delivery/outbound"
 	"postern/internal/metrics"
 	"postern/internal/netlimit"
+	"postern/mimeinfo"
 	"postern/storage"
 	"postern/storage/sqlite"
 	"postern/tlsutil"
@@ -109,6 +110,13 @@ func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
 		logger.Warn("could not delete unreferenced message bodies", "err", err)
 	} else if n > 0 {
 		logger.Info("deleted unreferenced message bodies", "count", n)
+	}
+	// Messages an older analysis computed lack what newer features use.
+	if n, err := st.StaleBodies(context.Background()); err != nil {
+		logger.Warn("could not count the messages to analyse again", "err", err)
+	} else if n > 0 {
+		logger.Warn("messages were analysed by an older version of postern; run `postern reindex` (the server keeps serving meanwhile)",
+			"count", n, "analysis_version", mimeinfo.Version)
 	}
 	generated := generatesCertificate(cfg.TLS.Cert, cfg.DataDir)
 	cert, err := tlsutil.LoadCertificate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)

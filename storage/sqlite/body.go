@@ -7,12 +7,30 @@ import (
 	"fmt"
 	"io"
 
+	"postern/mimeinfo"
 	"postern/storage"
 )
 
 // chunkSize is the size of the pieces a body is stored in. go-sqlite3 reads a
 // BLOB whole, so a large message is read chunk by chunk instead.
 const chunkSize = 256 << 10
+
+// searchColumns are the columns of body_search the analysis fills, in the
+// order of searchValues.
+const searchColumns = `subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix, date_zone,
+	in_reply_to, refs, base_subject, from_list, sender_list, reply_to_list, to_list, cc_list, bcc_list`
+
+func searchValues(in *mimeinfo.Info) []any {
+	var date, zone int64
+	if !in.Date.IsZero() {
+		date = in.Date.Unix()
+		_, off := in.Date.Zone()
+		zone = int64(off)
+	}
+	return []any{in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date, zone,
+		in.InReplyTo, in.References, in.BaseSubject, joinList(in.FromAddrs), joinList(in.SenderAddrs),
+		joinList(in.ReplyToAddrs), joinList(in.ToAddrs), joinList(in.CcAddrs), joinList(in.BccAddrs)}
+}
 
 // putBody stores b unless a body with the same hash is stored already, and takes
 // one more reference to it.
@@ -31,25 +49,19 @@ func putBody(t *tx, b *storage.Body) (int64, error) {
 		return 0, err
 	}
 	in := b.Info()
-	var date, zone int64
-	if !in.Date.IsZero() {
-		date = in.Date.Unix()
-		_, off := in.Date.Zone()
-		zone = int64(off)
-	}
 	header, err := b.Header()
 	if err != nil {
 		return 0, err
 	}
-	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure)
-		VALUES(?,?,?,1,?,?,?,?)`,
-		hash[:], b.Size(), in.HeaderLen, header, in.Envelope, in.Body, in.BodyStructure)
+	res, err := t.Exec(`INSERT INTO bodies(hash, size, header_len, refs, header, envelope, body, bodystructure, analysis)
+		VALUES(?,?,?,1,?,?,?,?,?)`,
+		hash[:], b.Size(), in.HeaderLen, header, in.Envelope, in.Body, in.BodyStructure, mimeinfo.Version)
 	if err != nil {
 		return 0, err
 	}
 	id, _ = res.LastInsertId()
-	if _, err := t.Exec(`INSERT INTO body_search(body_id, subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, date_unix, date_zone)
-		VALUES(?,?,?,?,?,?,?,?,?)`, id, in.Subject, in.From, in.To, in.Cc, in.Bcc, in.MessageID, date, zone); err != nil {
+	if _, err := t.Exec(`INSERT INTO body_search(body_id, `+searchColumns+`)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, append([]any{id}, searchValues(in)...)...); err != nil {
 		return 0, err
 	}
 	err = b.EachChunk(chunkSize, func(n int, chunk []byte) error {

@@ -294,6 +294,23 @@ CREATE INDEX vanished_at ON vanished(at);
 ALTER TABLE mailboxes ADD COLUMN vanished_floor INTEGER NOT NULL DEFAULT 0;
 UPDATE mailboxes SET vanished_floor = highestmodseq;
 `,
+	// 6: what later features need of a message, and the version of the
+	// analysis that computed a body's columns (mimeinfo.Version): bodies
+	// stored before are version 1, and "postern reindex" fills the new
+	// columns. Address lists hold one mailbox@host a line.
+	`
+ALTER TABLE bodies ADD COLUMN analysis INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX bodies_analysis ON bodies(analysis);
+ALTER TABLE body_search ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN refs TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN base_subject TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN from_list TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN sender_list TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN reply_to_list TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN to_list TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN cc_list TEXT NOT NULL DEFAULT '';
+ALTER TABLE body_search ADD COLUMN bcc_list TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the schema up to date. Each migration runs in its own

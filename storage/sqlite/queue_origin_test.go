@@ -65,7 +65,13 @@ func TestOriginMigrationClassifiesQueuedMail(t *testing.T) {
 	// What later migrations added goes too: they run again.
 	if _, err := st.wdb.Exec(`ALTER TABLE queue DROP COLUMN origin;
 		DROP TABLE changes; DROP TABLE vanished; ALTER TABLE mailboxes DROP COLUMN vanished_floor;
-		DELETE FROM meta WHERE key='changes_pruned'`); err != nil {
+		DELETE FROM meta WHERE key='changes_pruned';
+		DROP INDEX bodies_analysis; ALTER TABLE bodies DROP COLUMN analysis;
+		ALTER TABLE body_search DROP COLUMN in_reply_to; ALTER TABLE body_search DROP COLUMN refs;
+		ALTER TABLE body_search DROP COLUMN base_subject; ALTER TABLE body_search DROP COLUMN from_list;
+		ALTER TABLE body_search DROP COLUMN sender_list; ALTER TABLE body_search DROP COLUMN reply_to_list;
+		ALTER TABLE body_search DROP COLUMN to_list; ALTER TABLE body_search DROP COLUMN cc_list;
+		ALTER TABLE body_search DROP COLUMN bcc_list`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.wdb.Exec(fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {

@@ -5,10 +5,44 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"postern/storage"
 )
+
+// searchCols are the text columns of body_search SearchHeaders can load.
+// Address lists are stored one address a line.
+var searchCols = []struct {
+	c    storage.SearchColumns
+	expr string
+	set  func(*storage.HeaderRow, string)
+}{
+	{storage.SearchSubject, "b.subject", func(r *storage.HeaderRow, v string) { r.Subject = v }},
+	{storage.SearchFrom, "b.from_addr", func(r *storage.HeaderRow, v string) { r.From = v }},
+	{storage.SearchTo, "b.to_addr", func(r *storage.HeaderRow, v string) { r.To = v }},
+	{storage.SearchCc, "b.cc_addr", func(r *storage.HeaderRow, v string) { r.Cc = v }},
+	{storage.SearchBcc, "b.bcc_addr", func(r *storage.HeaderRow, v string) { r.Bcc = v }},
+	{storage.SearchMessageID, "b.message_id", func(r *storage.HeaderRow, v string) { r.MessageID = v }},
+	{storage.SearchInReplyTo, "b.in_reply_to", func(r *storage.HeaderRow, v string) { r.InReplyTo = v }},
+	{storage.SearchReferences, "b.refs", func(r *storage.HeaderRow, v string) { r.References = v }},
+	{storage.SearchBaseSubject, "b.base_subject", func(r *storage.HeaderRow, v string) { r.BaseSubject = v }},
+	{storage.SearchAddresses, "b.from_list", func(r *storage.HeaderRow, v string) { r.FromAddrs = splitList(v) }},
+	{storage.SearchAddresses, "b.sender_list", func(r *storage.HeaderRow, v string) { r.SenderAddrs = splitList(v) }},
+	{storage.SearchAddresses, "b.reply_to_list", func(r *storage.HeaderRow, v string) { r.ReplyToAddrs = splitList(v) }},
+	{storage.SearchAddresses, "b.to_list", func(r *storage.HeaderRow, v string) { r.ToAddrs = splitList(v) }},
+	{storage.SearchAddresses, "b.cc_list", func(r *storage.HeaderRow, v string) { r.CcAddrs = splitList(v) }},
+	{storage.SearchAddresses, "b.bcc_list", func(r *storage.HeaderRow, v string) { r.BccAddrs = splitList(v) }},
+}
+
+func joinList(l []string) string { return strings.Join(l, "\n") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
 
 // SearchHeaders returns one row per message of a mailbox, in UID order,
 // with the header columns asked for. Matching is left to the caller, which
@@ -20,17 +54,10 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols storage
 	// one cgo call for the whole mailbox instead of one per row, which
 	// is most of the cost of scanning 10,000 rows.
 	expr := `m.uid||' '||m.flags||' '||m.internal_date||' '||m.size||' '||m.body_id||' '||octet_length(m.keywords)||' '||m.keywords`
-	names := []struct {
-		c    storage.SearchColumns
-		expr string
-	}{
-		{storage.SearchSubject, "b.subject"}, {storage.SearchFrom, "b.from_addr"}, {storage.SearchTo, "b.to_addr"},
-		{storage.SearchCc, "b.cc_addr"}, {storage.SearchBcc, "b.bcc_addr"}, {storage.SearchMessageID, "b.message_id"},
-	}
 	joined := false
-	for _, nm := range names {
-		if cols&nm.c != 0 {
-			expr += `||' '||octet_length(` + nm.expr + `)||' '||` + nm.expr
+	for _, c := range searchCols {
+		if cols&c.c != 0 {
+			expr += `||' '||octet_length(` + c.expr + `)||' '||` + c.expr
 			joined = true
 		}
 	}
@@ -61,24 +88,9 @@ func (s *Store) SearchHeaders(ctx context.Context, mailboxID int64, cols storage
 		if kw := p.str(); kw != "" {
 			r.Flags.Keywords = decodeKeywords(kw)
 		}
-		for i, nm := range names {
-			if cols&nm.c == 0 {
-				continue
-			}
-			v := p.str()
-			switch i {
-			case 0:
-				r.Subject = v
-			case 1:
-				r.From = v
-			case 2:
-				r.To = v
-			case 3:
-				r.Cc = v
-			case 4:
-				r.Bcc = v
-			case 5:
-				r.MessageID = v
+		for _, c := range searchCols {
+			if cols&c.c != 0 {
+				c.set(&r, p.str())
 			}
 		}
 		if cols&storage.SearchDate != 0 {

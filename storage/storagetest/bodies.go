@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ var bodyTests = []test{
 	{"FetchColumns", testFetchColumns},
 	{"SearchHeaders", testSearchHeaders},
 	{"EachHeader", testEachHeader},
+	{"AnalysisColumns", testAnalysisColumns},
 }
 
 // bigText is a message of at least n octets, with bare LF line ends.
@@ -298,5 +300,50 @@ func testEachHeader(t *testing.T, h Harness) {
 	stop := errors.New("stop")
 	if err := st.EachHeader(ctx, inbox.ID, []uint32{1, 2}, 100, func(uint32, []byte) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("an error of fn: %v", err)
+	}
+}
+
+// What the analysis computes for threading and sorting is stored and
+// read back; a body stored now is not stale.
+func testAnalysisColumns(t *testing.T, h Harness) {
+	st := h.Open(t)
+	ctx := context.Background()
+	a := newAccount(t, st, "a@example.test")
+	inbox := mailbox(t, st, a.ID, "INBOX")
+	text := "From: Ann <Ann@Example.TEST>\r\nSender: list@Lists.test\r\nReply-To: team: x@a.test, y@B.test;\r\n" +
+		"To: b@example.test, c@example.test\r\nCc: d@example.test\r\nBcc: e@example.test\r\n" +
+		"Subject: Re: [list] Fwd: the plan (fwd)\r\nMessage-ID: <3@x.test>\r\nIn-Reply-To: <2@x.test>\r\n" +
+		"References: <1@x.test> <2@x.test>\r\n\r\nbody\r\n"
+	if _, err := st.Append(ctx, []storage.AppendItem{{AccountID: a.ID, Body: storage.NewBody([]byte(text))}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.SearchHeaders(ctx, inbox.ID, storage.SearchInReplyTo|storage.SearchReferences|storage.SearchBaseSubject|storage.SearchAddresses)
+	if err != nil || len(rows) != 1 {
+		t.Fatal(rows, err)
+	}
+	r := rows[0]
+	for name, c := range map[string][2]string{
+		"InReplyTo":    {r.InReplyTo, "<2@x.test>"},
+		"References":   {r.References, "<1@x.test> <2@x.test>"},
+		"BaseSubject":  {r.BaseSubject, "the plan"},
+		"FromAddrs":    {fmt.Sprint(r.FromAddrs), "[Ann@example.test]"},
+		"SenderAddrs":  {fmt.Sprint(r.SenderAddrs), "[list@lists.test]"},
+		"ReplyToAddrs": {fmt.Sprint(r.ReplyToAddrs), "[x@a.test y@b.test]"},
+		"ToAddrs":      {fmt.Sprint(r.ToAddrs), "[b@example.test c@example.test]"},
+		"CcAddrs":      {fmt.Sprint(r.CcAddrs), "[d@example.test]"},
+		"BccAddrs":     {fmt.Sprint(r.BccAddrs), "[e@example.test]"},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("%s = %q, want %q", name, c[0], c[1])
+		}
+	}
+	if r.Subject != "" || r.From != "" {
+		t.Errorf("columns not asked for were loaded: %+v", r)
+	}
+	if n, err := st.StaleBodies(ctx); err != nil || n != 0 {
+		t.Errorf("stale bodies right after storing: %d, %v", n, err)
+	}
+	if n, err := st.ReindexBodies(ctx, 10); err != nil || n != 0 {
+		t.Errorf("reindex with nothing stale: %d, %v", n, err)
 	}
 }
