@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"postern/storage"
+	"postern/storage/sqlite"
 )
 
 // fill puts n distinct messages into alice's INBOX; every 100th has
@@ -227,41 +229,101 @@ func BenchmarkIdle1000(b *testing.B) {
 		b.ReportMetric(perConn, "B/idle-conn-gross")
 		b.ReportMetric(perConn-tcpPair, "B/idle-conn")
 
-		var wg sync.WaitGroup
-		wg.Add(n)
-		ready := make(chan struct{})
-		var last time.Time
-		var lmu sync.Mutex
-		for i := range conns {
-			go func(c net.Conn) {
-				defer wg.Done()
-				br := bufio.NewReader(c)
-				<-ready
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if strings.HasSuffix(l, "EXISTS\r\n") {
-						lmu.Lock()
-						if now := time.Now(); now.After(last) {
-							last = now
-						}
-						lmu.Unlock()
-						return
-					}
-				}
-			}(conns[i])
-		}
-		close(ready)
 		start := time.Now()
-		e.deliver(b, "INBOX", testMessage("to everyone", "b@example.test", "x"))
-		committed := time.Now()
-		wg.Wait()
+		var committed time.Time
+		last := allSeeExists(conns, func() {
+			e.deliver(b, "INBOX", testMessage("to everyone", "b@example.test", "x"))
+			committed = time.Now()
+		})
 		b.ReportMetric(float64(last.Sub(committed).Microseconds())/1000, "ms/commit-to-all-1000")
 		b.ReportMetric(float64(last.Sub(start).Microseconds())/1000, "ms/deliver-to-all-1000")
+
+		// The same from another process (a CLI command, an import): the
+		// change reaches the sessions through the change log.
+		peer, err := sqlite.Open(e.st.Dir(), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = allSeeExists(conns, func() {
+			body := storage.NewBody([]byte(testMessage("from the CLI", "b@example.test", "x")))
+			if _, err := peer.Append(context.Background(), []storage.AppendItem{{AccountID: e.acct.ID, Body: body}}); err != nil {
+				b.Fatal(err)
+			}
+			committed = time.Now()
+		})
+		peer.Close()
+		b.ReportMetric(float64(last.Sub(committed).Microseconds())/1000, "ms/peer-commit-to-all-1000")
 		for _, c := range conns {
 			c.Close()
 		}
 	}
+}
+
+// allSeeExists runs change, which must make every IDLE connection get an
+// EXISTS, and returns when the last of them read it.
+func allSeeExists(conns []net.Conn, change func()) time.Time {
+	var wg sync.WaitGroup
+	wg.Add(len(conns))
+	ready := make(chan struct{})
+	var last time.Time
+	var lmu sync.Mutex
+	for _, c := range conns {
+		go func(c net.Conn) {
+			defer wg.Done()
+			br := bufio.NewReader(c)
+			<-ready
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if strings.HasSuffix(l, "EXISTS\r\n") {
+					lmu.Lock()
+					if now := time.Now(); now.After(last) {
+						last = now
+					}
+					lmu.Unlock()
+					return
+				}
+			}
+		}(c)
+	}
+	close(ready)
+	change()
+	wg.Wait()
+	return last
+}
+
+// BenchmarkPeerChangeToIdle: a message another process stores (a bounce
+// of "postern queue drop", an import) reaches a session in IDLE through
+// the change log. Reports the time from that process's commit to the
+// EXISTS; the log is read every 200ms, and each change comes at a random
+// moment of that period, as a command run by hand does.
+func BenchmarkPeerChangeToIdle(b *testing.B) {
+	e := newEnv(b, nil)
+	peer, err := sqlite.Open(e.st.Dir(), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer peer.Close()
+	r := e.raw(b, true)
+	r.roundTrip("s", "SELECT INBOX")
+	r.send("i IDLE\r\n")
+	r.expect("+ ")
+	var total, worst time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		time.Sleep(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
+		body := storage.NewBody([]byte(testMessage(fmt.Sprint("peer ", i), "b@example.test", "x")))
+		if _, err := peer.Append(context.Background(), []storage.AppendItem{{AccountID: e.acct.ID, Body: body}}); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		r.expect(fmt.Sprintf("* %d EXISTS", i+1))
+		d := time.Since(t0)
+		total += d
+		worst = max(worst, d)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/commit-to-idle")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms/commit-to-idle-max")
 }

@@ -30,7 +30,7 @@ type env struct {
 func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	bus := storage.NewBus()
-	st, err := sqlite.Open(t.TempDir(), sqlite.Options{Bus: bus})
+	st, err := sqlite.Open(t.TempDir(), sqlite.Options{Bus: bus, Follow: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,10 +210,11 @@ type QueueStore interface {
 type Reindexer interface {
 	// StaleBodies counts the bodies an older analysis computed.
 	StaleBodies(ctx context.Context) (int, error)
-	// ReindexBodies analyses up to limit stale bodies again and stores
-	// the results in one short write; it returns how many it did, 0 when
-	// none is left.
-	ReindexBodies(ctx context.Context, limit int) (int, error)
+	// ReindexBodies analyses again up to limit stale bodies with ids
+	// above after, in id order, and stores the results in one short
+	// write. It returns how many it looked at, 0 when none is left, and
+	// the id to go on after.
+	ReindexBodies(ctx context.Context, after int64, limit int) (n int, next int64, err error)
 }
 
 // AdminStore is what the command line manages: accounts, aliases, the

@@ -248,7 +248,8 @@ func makeStale(t *testing.T, cfgPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`UPDATE bodies SET analysis = ?; UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
+	if _, err := db.Exec(`UPDATE meta SET value = 1 WHERE key = 'analysis_min'; UPDATE bodies SET analysis = ?;
+		UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
 		t.Fatal(err)
 	}
 }

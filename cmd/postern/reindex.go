@@ -34,19 +34,26 @@ func runReindex(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		}
 		rep := progress.New(env.stderr, progress.Options{Label: "reindex", Unit: "messages", Items: int64(total)})
 		defer rep.Finish()
-		done := 0
+		done, next := 0, int64(0)
 		for {
-			n, err := st.ReindexBodies(ctx, reindexBatch)
+			n, after, err := st.ReindexBodies(ctx, next, reindexBatch)
 			if err != nil {
 				return fmt.Errorf("after %d of %d messages: %w (run it again to go on)", done, total, err)
 			}
 			if n == 0 {
 				break
 			}
-			done += n
+			done, next = done+n, after
 			rep.Add(int64(n), 0)
 		}
 		rep.Finish()
+		// Counting again records that none is left, so that the server
+		// need not look at its next start.
+		if left, err := st.StaleBodies(ctx); err != nil {
+			return err
+		} else if left > 0 {
+			return fmt.Errorf("%d messages are still to analyse (stored by an older postern meanwhile?); run it again", left)
+		}
 		fmt.Fprintf(env.stdout, "reindexed %s messages (analysis version %d)\n", progress.Count(int64(done)), mimeinfo.Version)
 		return nil
 	})

@@ -250,7 +250,8 @@ func TestReindexBesideTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE bodies SET analysis = ?; UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
+	if _, err := db.Exec(`UPDATE meta SET value = 1 WHERE key = 'analysis_min'; UPDATE bodies SET analysis = ?;
+		UPDATE body_search SET base_subject = ''`, mimeinfo.Version-1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

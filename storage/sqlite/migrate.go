@@ -297,10 +297,13 @@ UPDATE mailboxes SET vanished_floor = highestmodseq;
 	// 6: what later features need of a message, and the version of the
 	// analysis that computed a body's columns (mimeinfo.Version): bodies
 	// stored before are version 1, and "postern reindex" fills the new
-	// columns. Address lists hold one mailbox@host a line.
+	// columns. Address lists hold one mailbox@host a line. meta
+	// analysis_min is a version every body has at least: while it is the
+	// current one, nothing needs a look. (No index on analysis: it would
+	// cost every delivery a page for what an upgrade needs once.)
 	`
 ALTER TABLE bodies ADD COLUMN analysis INTEGER NOT NULL DEFAULT 1;
-CREATE INDEX bodies_analysis ON bodies(analysis);
+INSERT INTO meta(key, value) VALUES('analysis_min', 1);
 ALTER TABLE body_search ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE body_search ADD COLUMN refs TEXT NOT NULL DEFAULT '';
 ALTER TABLE body_search ADD COLUMN base_subject TEXT NOT NULL DEFAULT '';

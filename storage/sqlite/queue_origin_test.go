@@ -66,7 +66,7 @@ func TestOriginMigrationClassifiesQueuedMail(t *testing.T) {
 	if _, err := st.wdb.Exec(`ALTER TABLE queue DROP COLUMN origin;
 		DROP TABLE changes; DROP TABLE vanished; ALTER TABLE mailboxes DROP COLUMN vanished_floor;
 		DELETE FROM meta WHERE key='changes_pruned';
-		DROP INDEX bodies_analysis; ALTER TABLE bodies DROP COLUMN analysis;
+		DELETE FROM meta WHERE key='analysis_min'; ALTER TABLE bodies DROP COLUMN analysis;
 		ALTER TABLE body_search DROP COLUMN in_reply_to; ALTER TABLE body_search DROP COLUMN refs;
 		ALTER TABLE body_search DROP COLUMN base_subject; ALTER TABLE body_search DROP COLUMN from_list;
 		ALTER TABLE body_search DROP COLUMN sender_list; ALTER TABLE body_search DROP COLUMN reply_to_list;

@@ -9,11 +9,35 @@ import (
 	"postern/storage"
 )
 
-// StaleBodies implements storage.Reindexer.
+// StaleBodies implements storage.Reindexer. While meta analysis_min is
+// the current version it answers at once; else it counts (a scan of the
+// bodies, after an upgrade), and when none is stale it records that.
 func (s *Store) StaleBodies(ctx context.Context) (int, error) {
+	ctx = ctxOrBackground(ctx)
+	var low int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='analysis_min'`).Scan(&low); err != nil {
+		return 0, err
+	}
+	if low >= mimeinfo.Version {
+		return 0, nil
+	}
 	var n int
-	err := s.rdb.QueryRowContext(ctxOrBackground(ctx), `SELECT count(*) FROM bodies WHERE analysis < ?`, mimeinfo.Version).Scan(&n)
-	return n, err
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM bodies WHERE analysis < ?`, mimeinfo.Version).Scan(&n); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, s.analysisDone(ctx)
+	}
+	return n, nil
+}
+
+// analysisDone records that every body has the current analysis. Bodies
+// are always stored with it, so none can become stale after.
+func (s *Store) analysisDone(ctx context.Context) error {
+	return s.write(ctx, func(t *tx) error {
+		_, err := t.Exec(`UPDATE meta SET value=max(value, ?) WHERE key='analysis_min'`, mimeinfo.Version)
+		return err
+	})
 }
 
 // reindexBytes bounds what one batch of ReindexBodies holds in memory
@@ -21,33 +45,38 @@ func (s *Store) StaleBodies(ctx context.Context) (int, error) {
 const reindexBytes = 16 << 20
 
 // ReindexBodies implements storage.Reindexer. The stale bodies are found
-// through the index on analysis (which holds the id too), oldest analysis
-// first; each is read and analysed outside any transaction, one at a time,
-// and the batch is written in one short transaction, so that the server's
-// writes wait for a few milliseconds at most. A body is never changed
-// once stored (its id names its content), so one deleted meanwhile is
-// merely skipped.
-func (s *Store) ReindexBodies(ctx context.Context, limit int) (int, error) {
+// in id order from after on; each is read and analysed outside any
+// transaction, one at a time, and the batch is written in one short
+// transaction, so that the server's writes wait for a few milliseconds at
+// most. A body is never changed once stored (its id names its content),
+// so one deleted meanwhile is merely skipped.
+func (s *Store) ReindexBodies(ctx context.Context, after int64, limit int) (int, int64, error) {
 	ctx = ctxOrBackground(ctx)
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM bodies WHERE analysis < ? ORDER BY analysis, id LIMIT ?`, mimeinfo.Version, limit)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id FROM bodies WHERE id > ? AND analysis < ? ORDER BY id LIMIT ?`, after, mimeinfo.Version, limit)
 	if err != nil {
-		return 0, err
+		return 0, after, err
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, after, err
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return 0, err
+	if err := rows.Err(); err != nil {
+		return 0, after, err
+	}
+	if len(ids) == 0 {
+		if after == 0 {
+			return 0, 0, s.analysisDone(ctx)
+		}
+		return 0, after, nil
 	}
 	type result struct {
 		id     int64
@@ -56,13 +85,15 @@ func (s *Store) ReindexBodies(ctx context.Context, limit int) (int, error) {
 	}
 	var batch []result
 	held := 0
+	last := after
 	for _, id := range ids {
+		last = id
 		data, err := s.ReadBody(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
-			return 0, fmt.Errorf("reindex: body %d: %w", id, err)
+			return 0, after, fmt.Errorf("reindex: body %d: %w", id, err)
 		}
 		info := mimeinfo.Parse(data)
 		header := append([]byte(nil), data[:info.HeaderLen]...)
@@ -71,11 +102,6 @@ func (s *Store) ReindexBodies(ctx context.Context, limit int) (int, error) {
 		if held >= reindexBytes {
 			break
 		}
-	}
-	if len(batch) == 0 {
-		// Every body of the batch went meanwhile: the next call finds
-		// others, or none.
-		return len(ids), nil
 	}
 	err = s.write(ctx, func(t *tx) error {
 		for _, r := range batch {
@@ -92,7 +118,8 @@ func (s *Store) ReindexBodies(ctx context.Context, limit int) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reindex: %w", err)
+		return 0, after, fmt.Errorf("reindex: %w", err)
 	}
-	return len(batch), nil
+	// Those skipped count as looked at: the caller goes on after last.
+	return max(len(batch), 1), last, nil
 }

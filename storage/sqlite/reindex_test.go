@@ -14,7 +14,8 @@ import (
 // version before and none of the columns it did not compute.
 func makeStale(t *testing.T, st *Store) {
 	t.Helper()
-	if _, err := st.wdb.Exec(`UPDATE bodies SET analysis = ?, envelope = X'', bodystructure = X'';
+	if _, err := st.wdb.Exec(`UPDATE meta SET value = 1 WHERE key = 'analysis_min';
+		UPDATE bodies SET analysis = ?, envelope = X'', bodystructure = X'';
 		UPDATE body_search SET in_reply_to='', refs='', base_subject='', from_list='', sender_list='',
 			reply_to_list='', to_list='', cc_list='', bcc_list=''`, mimeinfo.Version-1); err != nil {
 		t.Fatal(err)
@@ -60,16 +61,19 @@ func TestReindexBodies(t *testing.T) {
 			}
 		}
 	}()
-	total, batches := 0, 0
+	total, batches, next := 0, 0, int64(0)
 	for {
-		k, err := st.ReindexBodies(ctx, 40)
+		k, after, err := st.ReindexBodies(ctx, next, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if k == 0 {
 			break
 		}
-		total += k
+		if after <= next {
+			t.Fatalf("the batch after %d goes on after %d", next, after)
+		}
+		total, next = total+k, after
 		batches++
 		if batches > n {
 			t.Fatal("reindex does not end")
@@ -81,6 +85,11 @@ func TestReindexBodies(t *testing.T) {
 	}
 	if got, _ := st.StaleBodies(ctx); got != 0 {
 		t.Errorf("%d bodies still stale", got)
+	}
+	var low int
+	st.rdb.QueryRow(`SELECT value FROM meta WHERE key='analysis_min'`).Scan(&low)
+	if low != mimeinfo.Version {
+		t.Errorf("meta analysis_min %d after all were done, want %d", low, mimeinfo.Version)
 	}
 	got, _ := st.SearchHeaders(ctx, inbox.ID, cols)
 	for i := range want {

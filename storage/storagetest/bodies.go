@@ -343,7 +343,7 @@ func testAnalysisColumns(t *testing.T, h Harness) {
 	if n, err := st.StaleBodies(ctx); err != nil || n != 0 {
 		t.Errorf("stale bodies right after storing: %d, %v", n, err)
 	}
-	if n, err := st.ReindexBodies(ctx, 10); err != nil || n != 0 {
+	if n, _, err := st.ReindexBodies(ctx, 0, 10); err != nil || n != 0 {
 		t.Errorf("reindex with nothing stale: %d, %v", n, err)
 	}
 }
