@@ -42,7 +42,8 @@ type Change struct {
 type ChangeLog interface {
 	// ChangesAfter returns the changes committed after position pos,
 	// oldest first, at most limit of them. It fails with
-	// ErrChangesPruned when entries after pos were pruned.
+	// ErrChangesPruned when entries after pos were pruned. An entry that
+	// cannot be read comes with Kind 0: the reader resyncs past it.
 	ChangesAfter(ctx context.Context, pos uint64, limit int) ([]Change, error)
 	// LastChange returns the position of the newest change, 0 if none.
 	LastChange(ctx context.Context) (uint64, error)

@@ -131,6 +131,14 @@ func (f *Feed) read(ctx context.Context, until uint64) error {
 				done = true
 				break
 			}
+			if c.Kind == 0 {
+				// Unreadable: what it changed is unknown.
+				f.bus.Publish(out)
+				out = nil
+				f.logger.Warn("storage: an entry of the change log cannot be read; live sessions resync", "seq", c.Seq)
+				f.resyncAt(ctx, c.Seq)
+				continue
+			}
 			if c.Node == f.node && until == 0 {
 				now := f.now()
 				if f.waiting != c.Seq {

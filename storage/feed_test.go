@@ -231,3 +231,25 @@ func TestFeedMaintenance(t *testing.T) {
 		t.Error("compacted again within the hour")
 	}
 }
+
+// An entry that cannot be read does not stop the reader: sessions resync
+// past it, and what follows arrives.
+func TestFeedResyncsPastAnUnreadableEntry(t *testing.T) {
+	log := &memLog{}
+	bus := NewBus()
+	sub := bus.Subscribe(1)
+	f := NewFeed(FeedOptions{Log: log, Bus: bus, Node: me, Follow: true})
+	ctx := context.Background()
+	log.add(other, Event{Kind: EventAppend, AccountID: 1, UIDs: []uint32{1}})
+	log.add(other, Event{AccountID: 1}) // kind 0: unreadable
+	log.add(other, Event{Kind: EventAppend, AccountID: 1, UIDs: []uint32{3}})
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sub.Lost() {
+		t.Error("no resync past an unreadable entry")
+	}
+	if got := uidsOf(sub.Drain()); got != "[3]" {
+		t.Errorf("after the unreadable entry: %s, want [3]", got)
+	}
+}

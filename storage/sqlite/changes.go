@@ -56,8 +56,10 @@ func (s *Store) ChangesAfter(ctx context.Context, pos uint64, limit int) ([]stor
 		c.Kind = storage.EventKind(kind)
 		c.Time = time.UnixMilli(at)
 		if err := storage.DecodeChange(&c.Event, data); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("change %d: %w", seq, err)
+			// A damaged entry must not stop the reader for good: it
+			// is handed on as unreadable (kind 0), and the reader
+			// resyncs past it.
+			c.Event = storage.Event{Seq: c.Seq, AccountID: c.AccountID, MailboxID: c.MailboxID}
 		}
 		out = append(out, c)
 	}

@@ -66,3 +66,45 @@ func TestPrunedFollowerResyncs(t *testing.T) {
 		t.Errorf("after the resync: %+v", evs)
 	}
 }
+
+// A damaged entry of the log (a disk error, a hand edit) is read as
+// unreadable: the follower resyncs past it instead of stopping there.
+func TestDamagedChangeResyncs(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, Options{Follow: true, FollowInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	a := newAccount(t, st, "a@example.test")
+	sub := st.Subscribe(a.ID)
+	defer sub.Close()
+	peer, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	for _, s := range []string{"one", "two"} {
+		if _, err := peer.Append(ctx, []storage.AppendItem{{AccountID: a.ID, Body: msg(s, s)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _ := peer.LastChange(ctx)
+	if _, err := peer.wdb.Exec(`UPDATE changes SET data = X'07FFFF' WHERE seq = ?`, first-1); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := st.ChangesAfter(ctx, first-2, 10)
+	if err != nil || len(ch) != 2 || ch[0].Kind != 0 || ch[1].Kind != storage.EventAppend {
+		t.Fatalf("reading past the damaged entry: %+v, %v", ch, err)
+	}
+	if err := st.feed.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sub.Lost() {
+		t.Error("no resync past the damaged entry")
+	}
+	if evs := sub.Drain(); len(evs) != 1 || evs[0].UIDs[0] != 2 {
+		t.Errorf("after the damaged entry: %+v", evs)
+	}
+}
