@@ -15,9 +15,11 @@ type accountWatchers struct {
 	fns  map[int]func(storage.Event)
 }
 
-// WatchAccounts runs f, on the committing goroutine, after every commit that
-// deletes or disables an account or changes its password, with that event.
-// f must not block. stop removes it.
+// WatchAccounts runs f after every commit that deletes or disables an
+// account or changes its password, with that event: on the writer's
+// goroutine for this store's commits, and, when the store follows the
+// change log, on the reader's for those of other processes (a password
+// set with "postern user passwd"). f must not block. stop removes it.
 func (s *Store) WatchAccounts(f func(storage.Event)) (stop func()) {
 	w := &s.accountWatch
 	w.mu.Lock()

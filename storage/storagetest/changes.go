@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,6 +240,18 @@ func testPeerAccountEnd(t *testing.T, h Harness) {
 	defer subA.Close()
 	watchB := st.WatchAccount(b.ID)
 	defer watchB.Close()
+	// What the login path's cache listens to hears the other process too.
+	var mu sync.Mutex
+	var watched []string
+	stop := st.WatchAccounts(func(ev storage.Event) {
+		mu.Lock()
+		watched = append(watched, ev.Kind.String())
+		mu.Unlock()
+	})
+	defer stop()
+	if err := peer.SetPassword(ctx, "a@example.test", "a new password"); err != nil {
+		t.Fatal(err)
+	}
 	if err := peer.DisableAccount(ctx, "a@example.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +266,11 @@ func testPeerAccountEnd(t *testing.T, h Harness) {
 	if !errors.Is(watchB.Err(), storage.ErrAccountDeleted) {
 		t.Errorf("ended with %v", watchB.Err())
 	}
+	waitFor(t, "the account watcher did not hear of the other process's changes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprint(watched) == "[password-change account-disable account-delete]"
+	})
 	if err := peer.EnableAccount(ctx, "a@example.test"); err != nil {
 		t.Fatal(err)
 	}
